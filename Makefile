@@ -1,0 +1,63 @@
+# shopflow: `make demo` and `make test` do all set-up on a fresh machine (Python 3.11, Java 17).
+# The first run creates .venv with uv and installs the pinned set; later runs reuse it.
+
+PYTHON      ?= python3.11
+VENV        := .venv
+BIN         := $(VENV)/bin
+UV_VERSION  := 0.13.9
+STAMP       := $(VENV)/.installed-stamp
+export SHOPFLOW_HOME ?= $(CURDIR)/data
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+FROM ?= 2019-11-01
+TO   ?= 2019-11-30
+DATA ?=
+
+.PHONY: demo test test-unit bench airflow mlflow backfill dashboard lock install clean-data
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	@touch $(STAMP)
+
+## The main job on embedded defaults: a sample month through the whole pipeline.
+demo: $(STAMP)
+	$(BIN)/shopflow demo $(if $(DATA),--data $(DATA),)
+
+## Every test tier: unit, spark, airflow, e2e.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m unit
+
+## Every benchmark; JSON results under bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+## Airflow standalone with this repo's DAGs and plugins.
+airflow: $(STAMP)
+	$(BIN)/shopflow airflow standalone
+
+## The MLflow UI on the same tracking store.
+mlflow: $(STAMP)
+	$(BIN)/shopflow airflow mlflow-ui
+
+## Queue an Airflow backfill FROM..TO and wait for it.
+backfill: $(STAMP)
+	$(BIN)/shopflow airflow backfill --from $(FROM) --to $(TO)
+
+## Serve the dashboard on localhost.
+dashboard: $(STAMP)
+	$(BIN)/shopflow report --serve
+
+## Re-resolve requirements.lock from pyproject.toml (no index URLs are written).
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+
+clean-data:
+	rm -rf $(SHOPFLOW_HOME)

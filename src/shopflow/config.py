@@ -1,0 +1,127 @@
+"""Settings: one place that reads the environment.
+
+Every backend is chosen by one setting, the embedded default first:
+
+=====================  ==============================  =====================================
+setting (env var)      local default                   cloud
+=====================  ==============================  =====================================
+SHOPFLOW_HOME          ./data                          (still used for local scratch)
+SHOPFLOW_LANDING       $SHOPFLOW_HOME/landing          gs://bucket/landing
+SHOPFLOW_LAKE          $SHOPFLOW_HOME/lake             gs://bucket/lake
+SHOPFLOW_WAREHOUSE     duckdb                          bigquery
+SHOPFLOW_DUCKDB_PATH   $SHOPFLOW_HOME/warehouse.duckdb
+SHOPFLOW_BQ_PROJECT    (none)                          my-project
+SHOPFLOW_BQ_DATASET    shopflow                        shopflow
+SHOPFLOW_BQ_LOCATION   US                              EU, US, ...
+SHOPFLOW_SPARK_MASTER  local[2]                        spark://host:7077 (or Dataproc)
+SHOPFLOW_DEPLOYMENT    local                           gcp (DAGs switch to Google operators)
+MLFLOW_TRACKING_URI    sqlite:///$HOME/mlflow.db       http://mlflow:5000
+=====================  ==============================  =====================================
+
+Secrets are never settings: BigQuery and GCS credentials come from the environment
+(GOOGLE_APPLICATION_CREDENTIALS, workload identity) or from an Airflow connection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+_PROJECT = re.compile(r"^[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def validate_identifier(value: str, what: str = "identifier") -> str:
+    """Return ``value`` if it is a plain SQL identifier (letters, digits, underscore)."""
+    if not isinstance(value, str) or not _IDENTIFIER.match(value):
+        raise ConfigError(f"{what} {value!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
+    return value
+
+
+def validate_project(value: str) -> str:
+    """Return ``value`` if it is a valid Google Cloud project id."""
+    if not isinstance(value, str) or not _PROJECT.match(value):
+        raise ConfigError(f"BigQuery project {value!r} is not a valid Google Cloud project id")
+    return value
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing: str
+    lake: str
+    warehouse: str = "duckdb"
+    duckdb_path: Path = field(default=Path("data/warehouse.duckdb"))
+    bq_project: str | None = None
+    bq_dataset: str = "shopflow"
+    bq_location: str = "US"
+    spark_master: str = "local[2]"
+    deployment: str = "local"
+    mlflow_uri: str = "sqlite:///data/mlflow.db"
+    mlflow_artifacts: str = "data/mlartifacts"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    def lake_path(self, *parts: str) -> str:
+        return join(self.lake, *parts)
+
+    def landing_file(self, day) -> str:
+        return join(self.landing, f"{day}.csv.gz")
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts for local folders and gs:// URIs alike."""
+    out = base.rstrip("/")
+    for p in parts:
+        out = f"{out}/{p.strip('/')}"
+    return out
+
+
+def is_remote(path: str) -> bool:
+    return "://" in str(path)
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (cheap; call it where needed)."""
+    home = Path(_env("SHOPFLOW_HOME", "data")).resolve()
+    warehouse = _env("SHOPFLOW_WAREHOUSE", "duckdb").lower()
+    if warehouse not in ("duckdb", "bigquery"):
+        raise ConfigError(f"SHOPFLOW_WAREHOUSE must be 'duckdb' or 'bigquery', not {warehouse!r}")
+    deployment = _env("SHOPFLOW_DEPLOYMENT", "local").lower()
+    if deployment not in ("local", "gcp"):
+        raise ConfigError(f"SHOPFLOW_DEPLOYMENT must be 'local' or 'gcp', not {deployment!r}")
+    project = _env("SHOPFLOW_BQ_PROJECT")
+    if project is not None:
+        validate_project(project)
+    dataset = validate_identifier(_env("SHOPFLOW_BQ_DATASET", "shopflow"), "BigQuery dataset")
+    return Settings(
+        home=home,
+        landing=_env("SHOPFLOW_LANDING", str(home / "landing")),
+        lake=_env("SHOPFLOW_LAKE", str(home / "lake")),
+        warehouse=warehouse,
+        duckdb_path=Path(_env("SHOPFLOW_DUCKDB_PATH", str(home / "warehouse.duckdb"))),
+        bq_project=project,
+        bq_dataset=dataset,
+        bq_location=_env("SHOPFLOW_BQ_LOCATION", "US"),
+        spark_master=_env("SHOPFLOW_SPARK_MASTER", "local[2]"),
+        deployment=deployment,
+        mlflow_uri=_env("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}"),
+        mlflow_artifacts=_env("SHOPFLOW_MLFLOW_ARTIFACTS", str(home / "mlartifacts")),
+    )
