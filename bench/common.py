@@ -51,6 +51,55 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float,
     return seconds, max(before, after) / 1024, proc
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages (forked copy-on-write memory) counted once overall."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Memory of a process and all its descendants in MB (sum of PSS, so forked workers'
+    shared pages are not counted twice)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            total += _pss_kb(pid)
+        except OSError:
+            pass
+        stack.extend(children.get(pid, []))
+    return total / 1024
+
+
+def run_sampled(cmd: list[str], env: dict | None = None, interval: float = 0.1) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak memory (PSS) of its process tree in MB, stdout).
+
+    The tree is sampled every ``interval`` seconds, so forked workers count together.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mb(proc.pid))
+        time.sleep(interval)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd!r} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-4000:]}")
+    return seconds, peak, out
+
+
 def write_result(name: str, result: dict) -> Path:
     """Write ``bench/results/<name>.json`` with the machine facts beside the figures."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,284 @@
+"""Split a real monthly export into daily landing files.
+
+``shopflow land SRC`` streams SRC (CSV or CSV.gz, e.g. the public ``2019-Nov.csv``) once and
+writes ``landing/YYYY-MM-DD.csv.gz`` with the public header and every line of that date,
+byte for byte (only a trailing carriage return is dropped). Lines it cannot place go to
+``landing/rejects/<source>.rejects.csv`` with their line number and a reason:
+
+* ``wrong_column_count``: not 9 fields (a truncated last line, a stray fragment);
+* ``unparseable_date``: the first field does not start with a valid ``YYYY-MM-DD`` date;
+* ``empty_line``: nothing on the line.
+
+rows in = rows landed + rows rejected, always; the command fails otherwise. Header handling
+is explicit and reported: the public header is expected; a leading index column (a pandas
+export: ``,event_time,...`` or ``Unnamed: 0,event_time,...``) is recognised and dropped from
+every line; a file without a header is recognised when its first line is an event; any
+other first line is an error. Damage inside a line (float ids, bad times, negative prices)
+is left to the Spark job, which quarantines it with a reason.
+
+Each daily file is written to a temporary name and renamed when complete, so a failed run
+leaves earlier landing files intact; rerunning replaces the days the source holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shopflow.schema import RAW_COLUMNS, RAW_HEADER
+
+N_FIELDS = len(RAW_COLUMNS)
+_DATE = re.compile(rb"^\d{4}-\d{2}-\d{2}$")
+_EVENT_START = re.compile(rb'^"?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}')
+_INDEX_NAMES = {b"", b"unnamed: 0", b"index", b"id", b"_c0"}
+FLUSH_LINES = 20_000
+
+
+class LandingError(ValueError):
+    """The source cannot be landed as it is; the message says why and what was expected."""
+
+
+@dataclass
+class LandReport:
+    source: str
+    header: str  # "header", "no_header", "index_column", "index_column_no_header"
+    rows_in: int = 0
+    rows_landed: int = 0
+    rows_rejected: int = 0
+    per_day: dict = field(default_factory=dict)
+    rejected_by_reason: dict = field(default_factory=dict)
+    rejects_file: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _open_source(path: Path):
+    from isal import igzip
+
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return igzip.open(path, "rb")
+    return open(path, "rb", buffering=1 << 20)
+
+
+def _fields(line: bytes) -> list[bytes]:
+    if b'"' not in line:
+        return line.split(b",")
+    row = next(csv.reader([line.decode("utf-8", "replace")]))
+    return [f.encode() for f in row]
+
+
+def detect_layout(first_line: bytes) -> tuple[str, bool]:
+    """Return (layout, first line is data) for a source's first line, or raise LandingError."""
+    fields = [f.strip().lower() for f in _fields(first_line)]
+    expected = [c.encode() for c in RAW_COLUMNS]
+    if fields == expected:
+        return "header", False
+    if len(fields) == N_FIELDS + 1 and fields[1:] == expected and fields[0] in _INDEX_NAMES:
+        return "index_column", False
+    if _EVENT_START.match(first_line) and len(fields) == N_FIELDS:
+        return "no_header", True
+    if len(fields) == N_FIELDS + 1 and fields[0].isdigit() and _EVENT_START.match(fields[1]):
+        return "index_column_no_header", True
+    raise LandingError(
+        "the first line is not the REES46 header.\n"
+        f"  expected: {RAW_HEADER}\n"
+        f"  found:    {first_line[:300].decode('utf-8', 'replace')}\n"
+        "A leading index column and a file without a header are recognised; other layouts are not."
+    )
+
+
+class _DayWriters:
+    """One gzip writer per date, written under a temporary name and renamed on commit."""
+
+    def __init__(self, out: Path, compresslevel: int):
+        self.out = out
+        self.level = compresslevel
+        self.files: dict[str, tuple] = {}
+        self.buffers: dict[str, list[bytes]] = {}
+
+    def add(self, day: str, line: bytes) -> None:
+        buf = self.buffers.get(day)
+        if buf is None:
+            buf = self.buffers[day] = []
+        buf.append(line)
+        if len(buf) >= FLUSH_LINES:
+            self._flush(day)
+
+    def _flush(self, day: str) -> None:
+        from isal import igzip
+
+        buf = self.buffers[day]
+        if not buf:
+            return
+        if day not in self.files:
+            if len(self.files) >= 1000:
+                raise LandingError("the source spans more than 1000 dates; split it first")
+            tmp = self.out / f".{day}.csv.gz.tmp-{os.getpid()}"
+            raw = open(tmp, "wb")
+            gz = igzip.IGzipFile(filename="", mode="wb", fileobj=raw, compresslevel=self.level, mtime=0)
+            gz.write((RAW_HEADER + "\n").encode())
+            self.files[day] = (tmp, raw, gz)
+        gz = self.files[day][2]
+        buf.append(b"")
+        gz.write(b"\n".join(buf))
+        buf.clear()
+
+    def commit(self) -> list[Path]:
+        for day in list(self.buffers):
+            self._flush(day)
+        written = []
+        for day, (tmp, raw, gz) in sorted(self.files.items()):
+            gz.close()
+            raw.close()
+            final = self.out / f"{day}.csv.gz"
+            os.replace(tmp, final)
+            written.append(final)
+        self.files.clear()
+        return written
+
+    def abort(self) -> None:
+        for tmp, raw, gz in self.files.values():
+            try:
+                gz.close()
+                raw.close()
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        self.files.clear()
+
+
+def land(source: str | Path, out: str | Path, compresslevel: int = 1, log=print) -> LandReport:
+    """Split ``source`` into ``out/YYYY-MM-DD.csv.gz``; return the row accounting."""
+    source = Path(source)
+    out = Path(out)
+    if not source.is_file():
+        raise LandingError(f"{source}: no such file")
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    rejects_dir = out / "rejects"
+    rejects_path = rejects_dir / f"{source.name.split('.')[0]}.rejects.csv"
+    writers = _DayWriters(out, compresslevel)
+    reject_buf = io.StringIO()
+    reject_writer = csv.writer(reject_buf, lineterminator="\n")
+    reject_writer.writerow(["line_number", "reason", "line"])
+    dates: dict[bytes, str | None] = {}
+
+    with _open_source(source) as fh:
+        first = fh.readline()
+        if not first:
+            raise LandingError(f"{source}: the file is empty")
+        layout, first_is_data = detect_layout(first.rstrip(b"\r\n"))
+        report = LandReport(source=str(source), header=layout)
+        if layout != "header":
+            log(f"{source.name}: {_LAYOUT_NOTE[layout]}")
+        strip_index = layout.startswith("index_column")
+        lines = _chain([first] if first_is_data else [], fh)
+        line_no = 1 if first_is_data else 2
+        per_day = report.per_day
+        rejected = report.rejected_by_reason
+        try:
+            for raw_line in lines:
+                line = raw_line.rstrip(b"\n").rstrip(b"\r")
+                report.rows_in += 1
+                if strip_index and line:
+                    comma = line.find(b",")
+                    line = line[comma + 1:] if comma >= 0 else b""
+                reason = None
+                if not line.strip():
+                    reason = "empty_line"
+                elif (line.count(b",") + 1 if b'"' not in line else len(_fields(line))) != N_FIELDS:
+                    reason = "wrong_column_count"
+                else:
+                    prefix = line[1:11] if line[:1] == b'"' else line[:10]
+                    day = dates.get(prefix, False)
+                    if day is False:
+                        day = dates[prefix] = _parse_date(prefix)
+                    if day is None:
+                        reason = "unparseable_date"
+                if reason is None:
+                    writers.add(day, line)
+                    per_day[day] = per_day.get(day, 0) + 1
+                    report.rows_landed += 1
+                else:
+                    rejected[reason] = rejected.get(reason, 0) + 1
+                    report.rows_rejected += 1
+                    reject_writer.writerow([line_no, reason, raw_line.rstrip(b"\r\n").decode("utf-8", "replace")])
+                line_no += 1
+        except BaseException:
+            writers.abort()
+            raise
+
+    if report.rows_in != report.rows_landed + report.rows_rejected:  # pragma: no cover - invariant
+        writers.abort()
+        raise LandingError(f"row accounting broke: {report.rows_in} in != {report.rows_landed} + {report.rows_rejected}")
+    writers.commit()
+    if report.rows_rejected:
+        rejects_dir.mkdir(exist_ok=True)
+        rejects_path.write_text(reject_buf.getvalue())
+        report.rejects_file = str(rejects_path)
+    report.per_day = dict(sorted(per_day.items()))
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+_LAYOUT_NOTE = {
+    "no_header": "no header line; the first line is treated as an event",
+    "index_column": "a leading index column was found; it is dropped from every line",
+    "index_column_no_header": "no header line and a leading index column; the column is dropped from every line",
+}
+
+
+def _chain(head: list[bytes], rest):
+    yield from head
+    yield from rest
+
+
+def _parse_date(prefix: bytes) -> str | None:
+    if not _DATE.match(prefix):
+        return None
+    try:
+        return dt.date.fromisoformat(prefix.decode()).isoformat()
+    except ValueError:
+        return None
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("source", metavar="SRC", help="a monthly export, CSV or CSV.gz (e.g. 2019-Nov.csv)")
+    parser.add_argument("--out", help="landing folder (default: $SHOPFLOW_HOME/landing)")
+    parser.add_argument("--compresslevel", type=int, default=1, help="gzip level 0-3 (ISA-L)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run(args) -> int:
+    from shopflow.config import get_settings
+
+    out = args.out or get_settings().landing
+    try:
+        report = land(args.source, out, compresslevel=args.compresslevel)
+    except LandingError as exc:
+        print(f"shopflow land: {args.source}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    for day, n in report.per_day.items():
+        print(f"{day}: {n:,} rows")
+    print(
+        f"{report.rows_in:,} rows in = {report.rows_landed:,} landed + {report.rows_rejected:,} rejected"
+        f" ({report.seconds:.1f} s) -> {out}"
+    )
+    if report.rows_rejected:
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(report.rejected_by_reason.items()))
+        print(f"rejected ({reasons}) -> {report.rejects_file}")
+    return 0
