@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("shopflow.publish", "publish recommendations from the champion models to the warehouse"),
     "report": ("shopflow.report", "write the self-contained HTML dashboard"),
     "demo": ("shopflow.demo", "run the whole pipeline on a sample month through Airflow"),
+    "airflow": ("shopflow.airflow_local", "the local Airflow stack: standalone, backfill, run, mlflow-ui"),
 }
 
 

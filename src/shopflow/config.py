@@ -15,6 +15,9 @@ SHOPFLOW_BQ_DATASET    shopflow                        shopflow
 SHOPFLOW_BQ_LOCATION   US                              EU, US, ...
 SHOPFLOW_SPARK_MASTER  local[2]                        spark://host:7077 (or Dataproc)
 SHOPFLOW_DEPLOYMENT    local                           gcp (DAGs switch to Google operators)
+SHOPFLOW_GCP_REGION    (none)                          europe-west1 (Dataproc)
+SHOPFLOW_CODE_URI      (none)                          gs://bucket/code (jobs/ and shopflow.zip)
+SHOPFLOW_DATAPROC_CLUSTER (none: Serverless batches)   a cluster name (jobs submitted to it)
 MLFLOW_TRACKING_URI    sqlite:///$HOME/mlflow.db       http://mlflow:5000
 =====================  ==============================  =====================================
 
@@ -70,6 +73,9 @@ class Settings:
     deployment: str = "local"
     mlflow_uri: str = "sqlite:///data/mlflow.db"
     mlflow_artifacts: str = "data/mlartifacts"
+    gcp_region: str | None = None
+    code_uri: str | None = None
+    dataproc_cluster: str | None = None
 
     @property
     def reports(self) -> Path:
@@ -124,4 +130,7 @@ def get_settings() -> Settings:
         deployment=deployment,
         mlflow_uri=_env("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}"),
         mlflow_artifacts=_env("SHOPFLOW_MLFLOW_ARTIFACTS", str(home / "mlartifacts")),
+        gcp_region=_env("SHOPFLOW_GCP_REGION"),
+        code_uri=_env("SHOPFLOW_CODE_URI"),
+        dataproc_cluster=_env("SHOPFLOW_DATAPROC_CLUSTER"),
     )

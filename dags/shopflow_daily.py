@@ -1,0 +1,106 @@
+"""
+### shopflow_daily: one day of the event log, from landing file to checked marts
+
+For the run's date D (its logical date, or the `date` param of a manual run, never the clock):
+
+1. **wait_for_landing**: `landing/D.csv.gz` exists (GCS sensor on Google Cloud).
+2. **decide_clean**: skip Spark when `lake/events/event_date=D` was already built from this
+   very landing file by this job version (for instance by a bulk range job before a
+   backfill); the `force_clean` param forces it.
+3. **clean_events**: `jobs/clean_events.py` with spark-submit (`spark_default`), or a
+   Dataproc batch: typed, validated, deduplicated Parquet, quarantine and manifest.
+4. **load_events**: replace the warehouse `events` partition D (DuckDB transaction, or a
+   BigQuery load with WRITE_TRUNCATE on `events$D`) and record D's manifest.
+5. **build_marts** then **check_quality**: a failed check fails the run, naming the check
+   and the date. **publish_marts** then announces the `shopflow_marts` asset, which
+   schedules `shopflow_training`, and **report** redraws the dashboard.
+
+Every task replaces what it wrote for D, so reruns and backfills are safe. Warehouse tasks
+share the `shopflow_warehouse` pool (DuckDB has one writer). Backfill a range with
+`make backfill FROM=2019-11-01 TO=2019-11-30`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset, Param, task
+
+import shopflow_operators as ops
+from shopflow import pipeline
+from shopflow.config import get_settings
+
+settings = get_settings()
+MARTS = Asset(name=pipeline.MARTS_ASSET_NAME, uri=pipeline.MARTS_ASSET_URI)
+
+with DAG(
+    dag_id="shopflow_daily",
+    description="landing file -> Spark clean -> warehouse partition -> marts -> checks",
+    schedule="@daily",
+    start_date=pendulum.datetime(2019, 11, 1, tz="UTC"),
+    catchup=True,
+    max_active_runs=2,
+    default_args=ops.DEFAULT_ARGS,
+    params={
+        "date": Param(None, type=["null", "string"], format="date", description="date to process (manual runs)"),
+        "force_clean": Param(False, type="boolean", description="rerun Spark even if the lake partition is current"),
+    },
+    tags=["shopflow", "daily", "etl"],
+    doc_md=__doc__,
+) as dag:
+
+    @task
+    def resolve_date(params=None, logical_date=None) -> str:
+        return pipeline.resolve_date(logical_date, params.get("date"))
+
+    @task.branch
+    def decide_clean(day: str, params=None) -> str:
+        return "clean_events" if pipeline.clean_needed(day, params.get("force_clean")) else "skip_clean"
+
+    day = resolve_date()
+    wait = ops.landing_sensor(settings)
+    decision = decide_clean(day)
+    clean = ops.clean_operator(settings)
+    skip = EmptyOperator(task_id="skip_clean")
+
+    if settings.deployment == "gcp":
+        load = ops.events_load_operator(settings)
+
+        @task(pool=pipeline.WAREHOUSE_POOL, trigger_rule="none_failed_min_one_success")
+        def record_manifest(day: str) -> int:
+            return pipeline.record_manifest(day)
+
+        loaded = record_manifest(day)
+        load.trigger_rule = "none_failed_min_one_success"
+        [clean, skip] >> load >> loaded
+    else:
+
+        @task(pool=pipeline.WAREHOUSE_POOL, trigger_rule="none_failed_min_one_success")
+        def load_events(day: str) -> int:
+            return pipeline.load_partition(day)
+
+        load = loaded = load_events(day)
+        [clean, skip] >> load
+
+    @task(pool=pipeline.WAREHOUSE_POOL)
+    def build_marts(day: str) -> dict:
+        return pipeline.build_marts(day)
+
+    @task(pool=pipeline.WAREHOUSE_POOL)
+    def check_quality(day: str):
+        return pipeline.check_quality(day)
+
+    @task(outlets=[MARTS])
+    def publish_marts(day: str, outlet_events=None) -> str:
+        outlet_events[MARTS].extra = {"run_date": day}
+        return day
+
+    @task(pool=pipeline.WAREHOUSE_POOL)
+    def report() -> str:
+        return pipeline.build_report()
+
+    marts = build_marts(day)
+    checked = check_quality(day)
+    announced = publish_marts(day)
+    day >> wait >> decision >> [clean, skip]
+    loaded >> marts >> checked >> announced >> report()

@@ -1,0 +1,248 @@
+"""The local Airflow stack: ``shopflow airflow standalone | backfill | run | mlflow-ui``.
+
+* ``standalone`` (``make airflow``): migrates the metadata DB under $SHOPFLOW_HOME/airflow,
+  creates the warehouse pool, prints the UI address and where the admin password is, then
+  runs ``airflow standalone`` with this repo's DAGs and plugins, examples off, and the
+  ``spark_default`` connection from the environment.
+* ``backfill`` (``make backfill FROM=.. TO=..``): builds the lake for the range with ONE
+  Spark job, starts ``airflow standalone`` in the background if no API server answers,
+  unpauses ``shopflow_daily``, queues ``airflow backfill create`` and waits, printing progress.
+* ``run``: runs ``shopflow_daily`` for each date of a range in this process with
+  ``dag.test`` (no scheduler), then optionally ``shopflow_training``; ``make demo`` uses it.
+* ``mlflow-ui`` (``make mlflow``): the MLflow UI on the same tracking store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from shopflow.config import get_settings
+
+API_URL = "http://127.0.0.1:8080"
+
+
+def _airflow_bin() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def prepare_metadata_db() -> None:
+    """Create or migrate the Airflow metadata DB and the warehouse pool (idempotent)."""
+    from airflow.models.pool import Pool
+    from airflow.utils import db
+
+    from shopflow.pipeline import WAREHOUSE_POOL
+
+    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    with _quiet():
+        db.upgradedb()
+        Pool.create_or_update_pool(
+            WAREHOUSE_POOL, slots=1, description="DuckDB has one writer: warehouse tasks take turns", include_deferred=False
+        )
+
+
+@contextlib.contextmanager
+def _quiet(log_path: Path | None = None):
+    """Send this process's stdout/stderr (Airflow's task logging) to a file while inside."""
+    log_path = log_path or Path(os.environ["AIRFLOW_HOME"]) / "logs" / "shopflow-cli.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_path, "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield log_path
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def load_dag(dag_id: str):
+    from airflow.utils.cli import get_bagged_dag
+
+    with _quiet():
+        return get_bagged_dag(None, dag_id)
+
+
+def run_daily(dates: list[str], force_clean: bool = False) -> list[tuple[str, str, float]]:
+    """Run ``shopflow_daily`` for each date in this process; stop at the first failure."""
+    import pendulum
+
+    dag = load_dag("shopflow_daily")
+    results = []
+    for i, day in enumerate(dates, 1):
+        started = time.perf_counter()
+        with _quiet() as log_path:
+            run = dag.test(
+                logical_date=pendulum.parse(day).in_timezone("UTC"),
+                run_conf={"date": day, "force_clean": force_clean},
+            )
+        seconds = time.perf_counter() - started
+        state = str(getattr(run, "state", "unknown")).split(".")[-1].lower()
+        results.append((day, state, seconds))
+        _say(f"  shopflow_daily {day}: {state} in {seconds:.1f} s  [{i}/{len(dates)}]")
+        if state != "success":
+            raise SystemExit(f"shopflow_daily failed for {day}; task logs in {log_path}")
+    return results
+
+
+def run_training(run_date: str | None = None, conf: dict | None = None) -> tuple[str, float]:
+    dag = load_dag("shopflow_training")
+    started = time.perf_counter()
+    with _quiet() as log_path:
+        run = dag.test(logical_date=None, run_conf={"run_date": run_date, **(conf or {})})
+    seconds = time.perf_counter() - started
+    state = str(getattr(run, "state", "unknown")).split(".")[-1].lower()
+    _say(f"  shopflow_training {run_date or ''}: {state} in {seconds:.1f} s")
+    if state != "success":
+        raise SystemExit(f"shopflow_training failed; task logs in {log_path}")
+    return state, seconds
+
+
+def api_up(url: str = API_URL) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=3) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start_standalone_background() -> subprocess.Popen:
+    log_path = Path(os.environ["AIRFLOW_HOME"]) / "standalone.log"
+    _say(f"starting airflow standalone in the background (log: {log_path})")
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen([_airflow_bin(), "standalone"], stdout=log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    for _ in range(180):
+        if api_up():
+            return proc
+        if proc.poll() is not None:
+            raise SystemExit(f"airflow standalone exited ({proc.returncode}); see {log_path}")
+        time.sleep(2)
+    raise SystemExit(f"airflow standalone did not answer on {API_URL} within 6 minutes; see {log_path}")
+
+
+def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10.0) -> int:
+    from shopflow import pipeline
+    from shopflow.clean import date_range
+
+    days = [d.isoformat() for d in date_range(first, last)]
+    prepare_metadata_db()
+    if prebuild_lake and get_settings().deployment == "local":
+        started = time.perf_counter()
+        _say(f"building the lake for {first}..{last} with one Spark job ...")
+        built = pipeline.clean_range(first, last)
+        _say(f"  {len(built)} partitions (re)built in {time.perf_counter() - started:.0f} s; the DAG runs skip Spark for them")
+    if not api_up():
+        start_standalone_background()
+    env = dict(os.environ)
+    subprocess.run([_airflow_bin(), "dags", "reserialize"], env=env, check=True, capture_output=True)
+    subprocess.run([_airflow_bin(), "dags", "unpause", "shopflow_daily"], env=env, check=True, capture_output=True)
+    created = subprocess.run(
+        [_airflow_bin(), "backfill", "create", "--dag-id", "shopflow_daily", "--from-date", first, "--to-date", last,
+         "--reprocess-behavior", "completed", "--max-active-runs", "2"],
+        env=env, capture_output=True, text=True,
+    )
+    if created.returncode != 0:
+        raise SystemExit(f"airflow backfill create failed:\n{created.stdout[-2000:]}\n{created.stderr[-2000:]}")
+    _say(f"backfill of shopflow_daily queued for {len(days)} dates; waiting (UI: {API_URL})")
+    return _wait_for_runs(days, poll)
+
+
+def _wait_for_runs(days: list[str], poll: float) -> int:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    wanted = set(days)
+    last_line = ""
+    while True:
+        with create_session() as session:
+            runs = session.scalars(select(DagRun).where(DagRun.dag_id == "shopflow_daily")).all()
+            state = {}
+            for run in runs:
+                if run.logical_date is None:
+                    continue
+                day = run.logical_date.date().isoformat()
+                if day in wanted:
+                    state[day] = str(run.state).split(".")[-1].lower()
+        done = {d for d, s in state.items() if s in ("success", "failed")}
+        failed = sorted(d for d, s in state.items() if s == "failed")
+        line = f"  {len(done)}/{len(days)} dates done ({len(done) - len(failed)} success, {len(failed)} failed)"
+        if line != last_line:
+            _say(line)
+            last_line = line
+        if len(done) == len(days):
+            if failed:
+                _say("failed dates: " + ", ".join(failed))
+                return 1
+            return 0
+        time.sleep(poll)
+
+
+def standalone() -> int:
+    prepare_metadata_db()
+    home = Path(os.environ["AIRFLOW_HOME"])
+    _say(f"Airflow UI: {API_URL}  (user admin; password in {home / 'simple_auth_manager_passwords.json.generated'})")
+    _say(f"DAGs: {os.environ['AIRFLOW__CORE__DAGS_FOLDER']}   MLflow UI: make mlflow   dashboard: make dashboard")
+    os.execv(_airflow_bin(), [_airflow_bin(), "standalone"])
+
+
+def mlflow_ui(port: int = 5000) -> int:
+    settings = get_settings()
+    Path(settings.mlflow_artifacts).mkdir(parents=True, exist_ok=True)
+    mlflow = str(Path(sys.executable).with_name("mlflow"))
+    _say(f"MLflow UI: http://127.0.0.1:{port}  (store {settings.mlflow_uri})")
+    os.execv(mlflow, [mlflow, "ui", "--backend-store-uri", settings.mlflow_uri,
+                      "--default-artifact-root", settings.mlflow_artifacts,
+                      "--host", "127.0.0.1", "--port", str(port), "--workers", "1"])
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("standalone", help="airflow standalone with this repo's DAGs (make airflow)")
+    b = sub.add_parser("backfill", help="queue a backfill of shopflow_daily and wait (make backfill)")
+    b.add_argument("--from", dest="first", required=True, type=dt.date.fromisoformat)
+    b.add_argument("--to", dest="last", required=True, type=dt.date.fromisoformat)
+    b.add_argument("--no-prebuild", action="store_true", help="let every run submit its own Spark job")
+    r = sub.add_parser("run", help="run shopflow_daily for dates in-process (dag.test), then training")
+    r.add_argument("--from", dest="first", required=True, type=dt.date.fromisoformat)
+    r.add_argument("--to", dest="last", required=True, type=dt.date.fromisoformat)
+    r.add_argument("--training", action="store_true", help="then run shopflow_training")
+    r.add_argument("--force-clean", action="store_true")
+    m = sub.add_parser("mlflow-ui", help="the MLflow UI on this project's store (make mlflow)")
+    m.add_argument("--port", type=int, default=5000)
+
+
+def run(args) -> int:
+    if args.action == "standalone":
+        return standalone()
+    if args.action == "mlflow-ui":
+        return mlflow_ui(args.port)
+    if args.action == "backfill":
+        return backfill(args.first.isoformat(), args.last.isoformat(), prebuild_lake=not args.no_prebuild)
+    from shopflow.clean import date_range
+
+    prepare_metadata_db()
+    days = [d.isoformat() for d in date_range(args.first, args.last)]
+    run_daily(days, force_clean=args.force_clean)
+    if args.training:
+        run_training(days[-1])
+    return 0
+

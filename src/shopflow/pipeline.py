@@ -1,0 +1,193 @@
+"""The steps the DAGs run, as plain functions: no Airflow import, usable from a shell.
+
+A DAG task is one call here with the run's date. Each step is a transaction on its date:
+rerunning it replaces what it wrote. Heavy libraries are imported inside the functions, so
+importing this module (which DAG files do) stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from shopflow.config import Settings, get_settings
+
+log = logging.getLogger("shopflow.pipeline")
+
+#: Airflow pool for every task that writes to the warehouse: DuckDB has a single writer.
+WAREHOUSE_POOL = "shopflow_warehouse"
+#: Asset announced when a date's marts are fresh and checked; the training DAG waits on it.
+MARTS_ASSET_NAME = "shopflow_marts"
+MARTS_ASSET_URI = "shopflow://warehouse/marts"
+
+
+def resolve_date(logical_date: Any = None, param: Any = None) -> str:
+    """The date a run processes: an explicit ``date`` param wins, else the run's logical date.
+
+    Never the wall clock: a manual run without a logical date must name its date.
+    """
+    if param not in (None, ""):
+        value = param
+    elif logical_date is not None:
+        value = logical_date
+    else:
+        raise ValueError("this run has no logical date: trigger it with the 'date' param (YYYY-MM-DD)")
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return dt.date.fromisoformat(str(value)[:10]).isoformat()
+
+
+def landing_ready(day: str, settings: Settings | None = None) -> bool:
+    """Whether the landing file of ``day`` exists (local folders; GCS uses the GCS sensor)."""
+    from shopflow.clean import local_landing_file
+
+    settings = settings or get_settings()
+    return local_landing_file(settings.landing, day) is not None
+
+
+def clean_needed(day: str, force: bool = False, settings: Settings | None = None) -> bool:
+    """False when the lake partition was already built from this landing file by this code
+    (for instance by a bulk range job before a backfill), unless ``force``."""
+    from shopflow.clean import lake_partition_current
+
+    settings = settings or get_settings()
+    return bool(force) or not lake_partition_current(settings.landing, settings.lake, day)
+
+
+def clean_job_arguments(day_or_range, settings: Settings | None = None) -> list[str]:
+    from shopflow.clean import job_arguments
+
+    settings = settings or get_settings()
+    return job_arguments(day_or_range, settings.landing, settings.lake)
+
+
+def clean_range(first: str, last: str, settings: Settings | None = None, force: bool = False) -> list[str]:
+    """Build the lake for a date range with ONE spark-submit (one JVM), skipping a run when
+    every partition is already current. Returns the dates the job (re)built."""
+    import subprocess
+    import sys
+
+    from shopflow.clean import date_range
+    from shopflow.runtime import REPO_ROOT
+
+    settings = settings or get_settings()
+    days = [d.isoformat() for d in date_range(first, last)]
+    todo = [d for d in days if clean_needed(d, force, settings)]
+    if not todo:
+        return []
+    spark_submit = Path(sys.executable).with_name("spark-submit")
+    cmd = [
+        str(spark_submit),
+        "--master", settings.spark_master,
+        "--conf", "spark.ui.showConsoleProgress=false",
+        str(REPO_ROOT / "jobs" / "clean_events.py"),
+        *clean_job_arguments((todo[0], todo[-1]), settings),
+    ]
+    log.info("bulk clean %s..%s: %s", todo[0], todo[-1], " ".join(cmd))
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"spark-submit failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return days[days.index(todo[0]): days.index(todo[-1]) + 1]
+
+
+def load_partition(day: str, settings: Settings | None = None) -> int:
+    """Replace the warehouse ``events`` partition of ``day`` from the lake (and its manifest)."""
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    with get_warehouse(settings) as wh:
+        rows = wh.load_events_partition(dt.date.fromisoformat(day), settings.lake)
+    log.info("loaded %s rows into events for %s", rows, day)
+    return rows
+
+
+def build_marts(day: str, settings: Settings | None = None) -> dict:
+    from shopflow import marts
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    with get_warehouse(settings) as wh:
+        result = marts.build_marts(wh, dt.date.fromisoformat(day))
+    return _jsonable(result)
+
+
+def check_quality(day: str, settings: Settings | None = None) -> Any:
+    """Run the data-quality checks; raises DataQualityError naming the check and the date."""
+    from shopflow import marts
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    with get_warehouse(settings) as wh:
+        return _jsonable(marts.run_checks(wh, dt.date.fromisoformat(day)))
+
+
+def latest_loaded_date(settings: Settings | None = None) -> str:
+    """The newest event_date in the warehouse."""
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    with get_warehouse(settings) as wh:
+        if not wh.table_exists("events"):
+            raise RuntimeError("the warehouse has no events yet: run shopflow_daily first")
+        frame = wh.query("select max(event_date) as d from events")
+    value = frame["d"].iloc[0]
+    if value is None or value != value:  # None or NaT
+        raise RuntimeError("the events table is empty: run shopflow_daily first")
+    return resolve_date(value)
+
+
+def training_date(param: Any = None, asset_dates: list | None = None, settings: Settings | None = None) -> str:
+    """The run date of a training run: the param, else the newest date announced by the
+    triggering asset events, else the newest date loaded."""
+    if param not in (None, ""):
+        return resolve_date(param=param)
+    if asset_dates:
+        return max(resolve_date(param=d) for d in asset_dates)
+    return latest_loaded_date(settings)
+
+
+def train_als(run_date: str, params: Mapping[str, Any], sweep: bool = False, settings: Settings | None = None) -> dict:
+    from shopflow import train
+
+    return _jsonable(train.train_als(run_date, dict(params), sweep=sweep, settings=settings))
+
+
+def train_content(run_date: str, params: Mapping[str, Any] | None = None, settings: Settings | None = None) -> dict:
+    from shopflow import train
+
+    return _jsonable(train.train_content(run_date, dict(params or {}), settings=settings))
+
+
+def publish(run_date: str, settings: Settings | None = None) -> dict:
+    from shopflow import publish as publish_module
+
+    return _jsonable(publish_module.publish_recommendations(run_date, settings=settings))
+
+
+def build_report(settings: Settings | None = None) -> str:
+    from shopflow import report
+
+    return str(report.build_report(settings or get_settings()))
+
+
+def log_failure(context: Mapping[str, Any]) -> None:
+    """Failure callback: one line naming the task, the date it processed and the error."""
+    ti = context.get("task_instance") or context.get("ti")
+    dag_id = getattr(ti, "dag_id", "?")
+    task_id = getattr(ti, "task_id", "?")
+    params = context.get("params") or {}
+    day = params.get("date") or context.get("ds") or context.get("logical_date") or "no date"
+    log.error("shopflow: %s.%s failed for %s (try %s): %s", dag_id, task_id, day,
+              getattr(ti, "try_number", "?"), context.get("exception"))
+
+
+def _jsonable(value: Any) -> Any:
+    """XCom-safe copy of a result (dates and numpy numbers as plain values)."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
