@@ -96,11 +96,11 @@ with DAG(
         return day
 
     @task(pool=pipeline.WAREHOUSE_POOL)
-    def report() -> str:
-        return pipeline.build_report()
+    def report(day: str) -> str:
+        return pipeline.build_report(day)
 
     marts = build_marts(day)
     checked = check_quality(day)
     announced = publish_marts(day)
     day >> wait >> decision >> [clean, skip]
-    loaded >> marts >> checked >> announced >> report()
+    loaded >> marts >> checked >> announced >> report(day)

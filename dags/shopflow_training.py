@@ -73,8 +73,8 @@ with DAG(
         return pipeline.publish(run_date)
 
     @task(pool=pipeline.WAREHOUSE_POOL)
-    def report() -> str:
-        return pipeline.build_report()
+    def report(day: str) -> str:
+        return pipeline.build_report(day)
 
     run_date = resolve_run_date()
-    [train_als(run_date), train_content(run_date)] >> publish(run_date) >> report()
+    [train_als(run_date), train_content(run_date)] >> publish(run_date) >> report(run_date)

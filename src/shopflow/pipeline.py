@@ -168,10 +168,11 @@ def publish(run_date: str, settings: Settings | None = None) -> dict:
     return _jsonable(publish_module.publish_recommendations(run_date, settings=settings))
 
 
-def build_report(settings: Settings | None = None) -> str:
+def build_report(day: str | None = None, settings: Settings | None = None) -> str:
+    """Redraw the dashboard for the period ending on ``day`` (the latest when None)."""
     from shopflow import report
 
-    return str(report.build_report(settings or get_settings()))
+    return str(report.build_report(settings or get_settings(), as_of=day))
 
 
 def log_failure(context: Mapping[str, Any]) -> None:
@@ -180,7 +181,7 @@ def log_failure(context: Mapping[str, Any]) -> None:
     dag_id = getattr(ti, "dag_id", "?")
     task_id = getattr(ti, "task_id", "?")
     params = context.get("params") or {}
-    day = params.get("date") or context.get("ds") or context.get("logical_date") or "no date"
+    day = params.get("date") or params.get("run_date") or context.get("ds") or context.get("logical_date") or "no date"
     log.error("shopflow: %s.%s failed for %s (try %s): %s", dag_id, task_id, day,
               getattr(ti, "try_number", "?"), context.get("exception"))
 

@@ -24,7 +24,8 @@ GCP_ENV = {
 }
 
 DAILY_EDGES = {
-    "resolve_date": {"wait_for_landing", "decide_clean", "load_events", "build_marts", "check_quality", "publish_marts"},
+    "resolve_date": {"wait_for_landing", "decide_clean", "load_events", "build_marts", "check_quality", "publish_marts",
+                     "report"},
     "wait_for_landing": {"decide_clean"},
     "decide_clean": {"clean_events", "skip_clean"},
     "clean_events": {"load_events"},
@@ -36,7 +37,7 @@ DAILY_EDGES = {
     "report": set(),
 }
 TRAINING_EDGES = {
-    "resolve_run_date": {"train_als", "train_content", "publish"},
+    "resolve_run_date": {"train_als", "train_content", "publish", "report"},
     "train_als": {"publish"},
     "train_content": {"publish"},
     "publish": {"report"},
