@@ -1,0 +1,582 @@
+"""Training entry points (called by the ``shopflow_training`` DAG) and ``shopflow train``.
+
+``train_als`` and ``train_content`` read the warehouse ``events`` table over a window of days
+ending at ``run_date``, fit and evaluate, log to MLflow, register a model version and apply the
+champion rule. The fitting and evaluating themselves are :func:`fit_als` and :func:`fit_content`,
+pure functions of frames that return models and metrics without touching MLflow.
+
+Heavy libraries (implicit, annoy, sklearn, scipy, mlflow) are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from shopflow.schema import EVENT_TYPES
+
+log = logging.getLogger(__name__)
+
+#: Defaults of the data and evaluation settings (model settings are in ALSParams/ContentParams).
+ALS_DEFAULTS: dict[str, Any] = {
+    "window_days": 30,
+    "test_fraction": 0.2,
+    "k": 15,
+    "weights": "purchase=1",
+    "num_threads": 0,
+}
+CONTENT_DEFAULTS: dict[str, Any] = {"window_days": 30, "k": 10, "recall_sample": 1000}
+#: Days held out by the temporal protocol, unless the window is shorter (then window_days - 1).
+TEST_DAYS = 7
+#: The grid of ``--sweep`` when no parameter is given as a list.
+SWEEP_GRID: dict[str, list] = {"factors": [30, 64], "alpha": [10.0, 40.0]}
+
+EVENTS_SQL = """
+-- grain: one row per user, product, event type and day in the window
+select user_id, product_id, event_type, event_date, count(*) as n_events
+from events
+where event_date between @start_date and @end_date
+  and event_type in ({types})
+group by user_id, product_id, event_type, event_date
+"""
+
+CATALOGUE_SQL = """
+-- grain: one row per product seen in the window
+select
+  product_id,
+  max(category_id) as category_id,
+  max(category_code) as category_code,
+  max(brand) as brand,
+  avg(price) as price,
+  countif(event_type = 'view') as n_views,
+  countif(event_type = 'view' and event_date < @cutoff_date) as n_views_train,
+  countif(event_type = 'purchase') as n_purchases
+from events
+where event_date between @start_date and @end_date
+group by product_id
+"""
+
+TRANSITIONS_SQL = """
+-- grain: one row per (viewed product, next distinct product viewed in the same session)
+with views as (
+  select user_session, event_time, product_id
+  from events
+  where event_date between @cutoff_date and @end_date and event_type = 'view'
+),
+ordered as (
+  select
+    product_id,
+    lead(product_id) over (partition by user_session order by event_time, product_id) as next_product_id
+  from views
+)
+select product_id, next_product_id, count(*) as n_transitions
+from ordered
+where next_product_id is not null and next_product_id != product_id
+group by product_id, next_product_id
+"""
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ValueError(f"run date {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def window(run_date, window_days: int, test_days: int) -> dict[str, dt.date]:
+    """The days a run reads: [start, end], the last ``test_days`` of them from ``cutoff``
+    (the planned cutoff: see :func:`resolve_cutoff`)."""
+    end = as_date(run_date)
+    if window_days < 2 or not 1 <= test_days < window_days:
+        raise ValueError(f"need window_days >= 2 and 1 <= test_days < window_days (got {window_days}, {test_days})")
+    return {
+        "start_date": end - dt.timedelta(days=window_days - 1),
+        "end_date": end,
+        "cutoff_date": end - dt.timedelta(days=test_days - 1),
+    }
+
+
+def resolve_cutoff(days: Mapping[str, dt.date], present) -> tuple[dt.date | None, str]:
+    """The cutoff of the temporal protocol given the days that have events, and a note when it
+    is not the planned one.
+
+    With events on both sides of the planned cutoff, it is used. Otherwise (a window only
+    partly filled, as in a backfill's first days) the last day with events is the test day and
+    the days before it train. With fewer than two days of events there is no temporal split
+    (None); its metrics are then logged as NaN.
+    """
+    planned = days["cutoff_date"]
+    present = sorted({d for d in present if days["start_date"] <= d <= days["end_date"]})
+    if len(present) < 2:
+        return None, f"{len(present)} day(s) with events in the window: no temporal split"
+    if present[0] < planned <= present[-1]:
+        return planned, ""
+    return present[-1], (f"no events on one side of the planned cutoff {planned}: "
+                         f"testing on the last day with events, {present[-1]}")
+
+
+def _types_sql(types) -> str:
+    types = sorted(set(types))
+    bad = [t for t in types if t not in EVENT_TYPES]
+    if bad:
+        raise ValueError(f"unknown event types {bad}")
+    # Safe to inline: every value is one of the fixed EVENT_TYPES.
+    return ", ".join(f"'{t}'" for t in types)
+
+
+def load_events(wh, days: Mapping[str, dt.date], types) -> "Any":
+    """Aggregated events of ``types`` in the window (see EVENTS_SQL)."""
+    sql = EVENTS_SQL.format(types=_types_sql(types))
+    return wh.query(sql, {"start_date": days["start_date"], "end_date": days["end_date"]})
+
+
+ALS_MODEL_KEYS = ("factors", "regularization", "alpha", "iterations", "seed")
+CONTENT_MODEL_KEYS = ("dims", "n_trees", "search_k", "price_weight", "seed")
+
+
+def _merge(defaults: Mapping[str, Any], params: Mapping[str, Any] | None, model_keys=()) -> dict[str, Any]:
+    """Defaults overridden by the non-None ``params``; unknown names are an error (a typo such
+    as ``factor`` would otherwise train with the default silently)."""
+    known = set(defaults) | set(model_keys) | {"test_days"}
+    unknown = sorted(set(params or {}) - known)
+    if unknown:
+        raise ValueError(f"unknown parameters {unknown}; known: {sorted(known)}")
+    out = dict(defaults)
+    out.update({k: v for k, v in (params or {}).items() if v is not None})
+    if out.get("test_days") is None:
+        out["test_days"] = min(TEST_DAYS, int(out["window_days"]) - 1)
+    return out
+
+
+def _dates(frame) -> list[dt.date]:
+    import pandas as pd
+
+    if frame is None or len(frame) == 0:
+        return []
+    return list(pd.to_datetime(frame["event_date"]).dt.date.unique())
+
+
+# --------------------------------------------------------------------------- ALS
+
+
+def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Fit and evaluate ALS on an events frame; no MLflow, no warehouse.
+
+    Returns ``trained`` (:class:`TrainedALS` fitted on the whole window, for serving), ``loss``
+    (its loss per iteration), ``metrics`` (random protocol unprefixed, temporal protocol with a
+    ``temporal_`` prefix, the baseline's with ``baseline_``), ``params`` (everything to log) and
+    ``info`` (split counts).
+    """
+    from shopflow.recommend.als import ALSParams, ALSRecommender
+    from shopflow.recommend.artifacts import TrainedALS
+    from shopflow.recommend.data import build_interactions, format_weights, parse_weights
+    from shopflow.recommend.evaluation import evaluate_with_baseline, random_split, temporal_split
+
+    settings = _merge(ALS_DEFAULTS, params, ALS_MODEL_KEYS)
+    model_params = ALSParams.from_mapping(settings)
+    weights = parse_weights(settings["weights"])
+    days = window(run_date, int(settings["window_days"]), int(settings["test_days"]))
+    k = int(settings["k"])
+    threads = int(settings["num_threads"])
+
+    def make():
+        return ALSRecommender(model_params, num_threads=threads, track_loss=False)
+
+    full = build_interactions(events, weights)
+    if full.purchases.nnz == 0:
+        raise ValueError(f"no purchases between {days['start_date']} and {days['end_date']}: nothing to train on")
+    timings, metrics = {}, {}
+
+    start = time.perf_counter()
+    split = random_split(full, float(settings["test_fraction"]), model_params.seed)
+    _, random_metrics = evaluate_with_baseline(make, split, k)
+    timings["random_protocol_seconds"] = time.perf_counter() - start
+    metrics.update(random_metrics)
+
+    start = time.perf_counter()
+    cutoff, note = resolve_cutoff(days, _dates(events))
+    if note:
+        log.warning("ALS temporal protocol: %s", note)
+    if cutoff is None:
+        temporal_info = {"test_pairs": 0}
+        temporal_metrics = {key: float("nan") for key in random_metrics}
+        temporal_metrics["users_evaluated"] = 0
+    else:
+        temporal = temporal_split(events, cutoff, weights)
+        temporal_info = temporal.info
+        _, temporal_metrics = evaluate_with_baseline(make, temporal, k)
+    timings["temporal_protocol_seconds"] = time.perf_counter() - start
+    metrics.update({f"temporal_{key}": value for key, value in temporal_metrics.items()})
+
+    start = time.perf_counter()
+    final = ALSRecommender(model_params, num_threads=threads).fit(full.matrix)
+    timings["fit_seconds"] = time.perf_counter() - start
+
+    counts = full.counts()
+    n_events = int(events["n_events"].sum()) if "n_events" in events.columns else len(events)
+    logged = {
+        **model_params.as_dict(),
+        "weights": format_weights(weights),
+        "window_start": days["start_date"].isoformat(),
+        "window_end": days["end_date"].isoformat(),
+        "cutoff_date": cutoff.isoformat() if cutoff else "none",
+        "planned_cutoff_date": days["cutoff_date"].isoformat(),
+        "window_days": int(settings["window_days"]),
+        "test_days": int(settings["test_days"]),
+        "test_fraction": float(settings["test_fraction"]),
+        "k": k,
+        "n_event_rows": len(events),
+        "n_events": n_events,
+        "n_users": counts["n_users"],
+        "n_items": counts["n_items"],
+        "n_pairs": counts["n_pairs"],
+        "n_purchase_pairs": counts["n_purchase_pairs"],
+    }
+    metrics.update({
+        "sparsity": counts["sparsity"],
+        "random_test_pairs": split.info["test_pairs"],
+        **{f"temporal_{key}": value for key, value in temporal_info.items() if key != "cutoff"},
+        **timings,
+    })
+    trained = TrainedALS(final, full.users, full.items, full.purchases, meta={
+        "run_date": days["end_date"].isoformat(), "weights": weights,
+        "window_start": logged["window_start"], "window_end": logged["window_end"],
+    })
+    return {"trained": trained, "loss": final.loss, "metrics": metrics, "params": logged,
+            "info": {"random": split.info, "temporal": temporal_info}, "note": note}
+
+
+def _grid(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Settings of a sweep: the product of every list-valued parameter (SWEEP_GRID if none)."""
+    lists = {k: list(v) for k, v in params.items() if isinstance(v, (list, tuple))}
+    if not lists:
+        lists = {k: v for k, v in SWEEP_GRID.items()}
+    base = {k: v for k, v in params.items() if k not in lists}
+    keys = sorted(lists)
+    return [{**base, **dict(zip(keys, combo))} for combo in itertools.product(*(lists[k] for k in keys))]
+
+
+def _log_als_run(client, run_id: str, result: dict[str, Any]) -> None:
+    from shopflow import tracking
+
+    tracking.log_params(client, run_id, result["params"])
+    tracking.log_metrics(client, run_id, result["metrics"])
+    tracking.log_series(client, run_id, "loss", result["loss"])
+    if result.get("note"):
+        tracking.log_tags(client, run_id, {"temporal_note": result["note"]})
+
+
+def _summary_artifact(client, run_id: str, payload: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "summary.json")
+        path.write_text(json.dumps(payload, indent=2, default=str))
+        client.log_artifact(run_id, str(path))
+
+
+def _publish_model(client, name: str, kind: str, run_id: str, trained) -> tuple[str, dict[str, Any]]:
+    """Log the model of ``run_id``, register it and apply the champion rule."""
+    from shopflow import tracking
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trained.save(Path(tmp, "model"))
+        uri = tracking.log_model(run_id, kind, Path(tmp, "model"))
+    version = tracking.register(client, name, uri, run_id)
+    decision = tracking.apply_champion_rule(client, name, version, run_id)
+    return version, decision
+
+
+def train_als(run_date, params: dict | None = None, sweep: bool = False, settings=None) -> dict[str, Any]:
+    """Fit, evaluate (both protocols), log, register and apply the champion rule for ALS.
+
+    With ``sweep``, every setting of the grid (list-valued params, else SWEEP_GRID) is a child
+    run under one parent run; the child with the best temporal ndcg@15 is registered.
+    Returns run ids, the metrics, the registered version and the champion decision.
+    """
+    from shopflow import tracking
+    from shopflow.config import get_settings
+    from shopflow.recommend.als import ALSParams
+    from shopflow.recommend.data import parse_weights
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    params = dict(params or {})
+    run_date = as_date(run_date)
+    listed = sorted(k for k, v in params.items() if isinstance(v, (list, tuple)))
+    if listed and not sweep:
+        raise ValueError(f"several values for {listed} need --sweep")
+    if set(listed) - set(ALS_MODEL_KEYS):
+        raise ValueError(f"only the model parameters {list(ALS_MODEL_KEYS)} can be swept, not {listed}")
+    settings_list = _grid(params) if sweep else [params]
+    for setting in settings_list:
+        # Refuse bad settings before reading the warehouse or opening a run.
+        ALSParams.from_mapping(_merge(ALS_DEFAULTS, setting, ALS_MODEL_KEYS))
+    merged = _merge(ALS_DEFAULTS, settings_list[0], ALS_MODEL_KEYS)
+    days = window(run_date, int(merged["window_days"]), int(merged["test_days"]))
+    types = set(parse_weights(merged["weights"])) | {"purchase"}
+    with get_warehouse(settings) as wh:
+        events = load_events(wh, days, types)
+    log.info("ALS: %d aggregated event rows for %s..%s", len(events), days["start_date"], days["end_date"])
+
+    client = tracking.connect(settings)
+    experiment_id = tracking.ensure_experiment(client, tracking.ALS, settings)
+
+    parent = None
+    if sweep:
+        parent = tracking.start_run(client, experiment_id, f"als-sweep-{run_date}",
+                                    {"run_date": run_date.isoformat(), "sweep": "true"})
+    children = []
+    try:
+        for setting in settings_list:
+            name = f"als-{run_date}" + ("" if not sweep else "-" + "-".join(
+                f"{k}{setting[k]}" for k in sorted(setting) if k in ("factors", "regularization", "alpha", "iterations")))
+            run_id = tracking.start_run(client, experiment_id, name, {"run_date": run_date.isoformat()},
+                                        parent_run_id=parent)
+            try:
+                result = fit_als(events, run_date, setting)
+                _log_als_run(client, run_id, result)
+            except Exception:
+                client.set_terminated(run_id, "FAILED")
+                raise
+            children.append((run_id, result))
+        metric, _ = tracking.PRIMARY_METRIC[tracking.ALS]
+        best_id, best = max(children, key=lambda c: _sortable(c[1]["metrics"].get(metric)))
+        version, decision = _publish_model(client, tracking.ALS, "als", best_id, best["trained"])
+        for run_id, result in children:
+            _summary_artifact(client, run_id, {
+                "run_date": run_date, "params": result["params"], "metrics": result["metrics"],
+                "splits": result["info"], "registered": run_id == best_id,
+                **(decision if run_id == best_id else {}),
+            })
+            client.set_terminated(run_id, "FINISHED")
+        if parent:
+            tracking.log_params(client, parent, {f"best_{k}": v for k, v in best["params"].items()})
+            tracking.log_metrics(client, parent, best["metrics"])
+            tracking.log_tags(client, parent, {"best_child_run_id": best_id, **{
+                k: v for k, v in decision.items() if k != "champion"}})
+            client.set_terminated(parent, "FINISHED")
+    except Exception:
+        if parent:
+            client.set_terminated(parent, "FAILED")
+        raise
+    return {
+        "model": tracking.ALS,
+        "run_id": best_id,
+        "parent_run_id": parent,
+        "child_run_ids": [c[0] for c in children] if sweep else [],
+        "experiment_id": experiment_id,
+        "version": version,
+        **decision,
+        "params": best["params"],
+        "metrics": best["metrics"],
+    }
+
+
+def _sortable(value) -> float:
+    import math
+
+    return -math.inf if value is None or math.isnan(value) else float(value)
+
+
+# --------------------------------------------------------------------------- content
+
+
+def fit_content(catalogue, transitions, run_date, params: Mapping[str, Any] | None = None,
+                cutoff: dt.date | None = None) -> dict[str, Any]:
+    """Fit the content model on the catalogue and measure it; no MLflow, no warehouse.
+
+    ``transitions`` are the consecutive views from ``cutoff`` on (see :func:`load_content_inputs`);
+    ``cutoff`` defaults to the planned one.
+    """
+    from shopflow.recommend.content import ContentModel, ContentParams, evaluate_content
+
+    settings = _merge(CONTENT_DEFAULTS, params, CONTENT_MODEL_KEYS)
+    model_params = ContentParams.from_mapping(settings)
+    days = window(run_date, int(settings["window_days"]), int(settings["test_days"]))
+    k = int(settings["k"])
+    start = time.perf_counter()
+    model = ContentModel(model_params).fit(catalogue)
+    build_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    metrics = evaluate_content(model, transitions, k=k, recall_sample=int(settings["recall_sample"]),
+                               seed=model_params.seed)
+    metrics.update({"build_seconds": build_seconds, "evaluate_seconds": time.perf_counter() - start,
+                    "explained_variance": model.explained_variance})
+    logged = {
+        **model_params.as_dict(),
+        "k": k,
+        "recall_sample": int(settings["recall_sample"]),
+        "window_start": days["start_date"].isoformat(),
+        "window_end": days["end_date"].isoformat(),
+        "cutoff_date": "none" if cutoff is False else (cutoff or days["cutoff_date"]).isoformat(),
+        "planned_cutoff_date": days["cutoff_date"].isoformat(),
+        "window_days": int(settings["window_days"]),
+        "test_days": int(settings["test_days"]),
+        "n_items": model.n_items,
+        "n_features": model.n_features,
+        "n_transition_rows": len(transitions),
+    }
+    return {"trained": model, "metrics": metrics, "params": logged}
+
+
+DATES_SQL = """
+-- grain: one row per day with events in the window
+select distinct event_date from events where event_date between @start_date and @end_date
+"""
+
+
+def load_content_inputs(wh, days: Mapping[str, dt.date]):
+    """(catalogue, transitions, cutoff, note): the cutoff resolved against the days with events;
+    cutoff False when there is no temporal split (no transitions are then read)."""
+    cutoff, note = resolve_cutoff(days, _dates(wh.query(DATES_SQL, days)))
+    if cutoff is None:
+        # Every view counts as "before the cutoff" for the baseline; nothing is tested.
+        query_days = {**days, "cutoff_date": days["end_date"] + dt.timedelta(days=1)}
+        cutoff = False
+    else:
+        query_days = {**days, "cutoff_date": cutoff}
+    catalogue = wh.query(CATALOGUE_SQL, query_days)
+    transitions = wh.query(TRANSITIONS_SQL, query_days)
+    return catalogue, transitions, cutoff, note
+
+
+def _neighbour_sample(model, n: int = 20, k: int = 5, seed: int = 0):
+    """A few items with their neighbours' metadata, to judge by eye in the MLflow UI."""
+    import numpy as np
+
+    from shopflow.recommend.artifacts import similar_frame
+
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(model.n_items, size=min(n, model.n_items), replace=False))
+    frame = similar_frame(model, idx, k)
+    meta = model.catalogue[["product_id", "category_code", "brand", "price"]]
+    frame = frame.merge(meta, on="product_id").merge(
+        meta.add_prefix("similar_"), on="similar_product_id")
+    return frame.sort_values(["product_id", "rank"])
+
+
+def train_content(run_date, params: dict | None = None, settings=None) -> dict[str, Any]:
+    """Fit the content model on the window's catalogue, measure it, log, register, champion rule."""
+    from shopflow import tracking
+    from shopflow.config import get_settings
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    run_date = as_date(run_date)
+    merged = _merge(CONTENT_DEFAULTS, params, CONTENT_MODEL_KEYS)
+    days = window(run_date, int(merged["window_days"]), int(merged["test_days"]))
+    with get_warehouse(settings) as wh:
+        catalogue, transitions, cutoff, note = load_content_inputs(wh, days)
+    if note:
+        log.warning("content next-view measure: %s", note)
+    if catalogue.empty:
+        raise ValueError(f"no events between {days['start_date']} and {days['end_date']}: no catalogue")
+
+    client = tracking.connect(settings)
+    experiment_id = tracking.ensure_experiment(client, tracking.CONTENT, settings)
+    run_id = tracking.start_run(client, experiment_id, f"content-{run_date}", {"run_date": run_date.isoformat()})
+    try:
+        result = fit_content(catalogue, transitions, run_date, params, cutoff)
+        tracking.log_params(client, run_id, result["params"])
+        if note:
+            tracking.log_tags(client, run_id, {"temporal_note": note})
+        tracking.log_metrics(client, run_id, result["metrics"])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp, "neighbours_sample.csv")
+            _neighbour_sample(result["trained"]).to_csv(path, index=False)
+            client.log_artifact(run_id, str(path))
+        version, decision = _publish_model(client, tracking.CONTENT, "content", run_id, result["trained"])
+        _summary_artifact(client, run_id, {"run_date": run_date, "params": result["params"],
+                                           "metrics": result["metrics"], **decision})
+        client.set_terminated(run_id, "FINISHED")
+    except Exception:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    return {"model": tracking.CONTENT, "run_id": run_id, "experiment_id": experiment_id, "version": version,
+            **decision, "params": result["params"], "metrics": result["metrics"]}
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _values(text: str, cast):
+    parts = [cast(p) for p in str(text).split(",") if p.strip()]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", choices=("als", "content", "all"), help="which recommender to train")
+    parser.add_argument("--run-date", help="last day of the data window (default: the latest event_date in the warehouse)")
+    parser.add_argument("--sweep", action="store_true", help="ALS: one child run per setting of the grid under a parent run")
+    parser.add_argument("--factors", help="ALS latent factors (comma-separated values with --sweep)")
+    parser.add_argument("--regularization", help="ALS regularization (comma-separated with --sweep)")
+    parser.add_argument("--alpha", help="ALS confidence weight alpha (comma-separated with --sweep)")
+    parser.add_argument("--iterations", help="ALS iterations (comma-separated with --sweep)")
+    parser.add_argument("--seed", type=int, help="random seed of every model and split (default 42)")
+    parser.add_argument("--weights", help="ALS signal weights per event type, e.g. view=0.1,cart=0.5,purchase=1")
+    parser.add_argument("--window-days", type=int, help="days of data up to the run date (default 30)")
+    parser.add_argument("--test-days", type=int, help="last days held out by the temporal protocol (default 7)")
+    parser.add_argument("--dims", type=int, help="content: SVD dimensions (default 100)")
+    parser.add_argument("--n-trees", type=int, help="content: Annoy trees (default 50)")
+
+
+def _latest_event_date(settings) -> dt.date:
+    """The default run date: the last day the warehouse has events for."""
+    import pandas as pd
+
+    from shopflow.warehouse import get_warehouse
+
+    with get_warehouse(settings) as wh:
+        if not wh.table_exists("events"):
+            raise SystemExit("the warehouse has no events table: load some days first (shopflow load)")
+        latest = wh.query("select max(event_date) as latest from events")["latest"].iloc[0]
+    if pd.isna(latest):
+        raise SystemExit("the events table is empty: load some days first (shopflow load)")
+    return as_date(latest)
+
+
+def run(args) -> int:
+    from shopflow.config import get_settings
+
+    settings = get_settings()
+    run_date = as_date(args.run_date) if args.run_date else _latest_event_date(settings)
+    common = {"seed": args.seed, "window_days": args.window_days, "test_days": args.test_days}
+    results = []
+    if args.model in ("als", "all"):
+        als = {
+            **common,
+            "factors": _values(args.factors, int) if args.factors else None,
+            "regularization": _values(args.regularization, float) if args.regularization else None,
+            "alpha": _values(args.alpha, float) if args.alpha else None,
+            "iterations": _values(args.iterations, int) if args.iterations else None,
+            "weights": args.weights,
+        }
+        results.append(train_als(run_date, {k: v for k, v in als.items() if v is not None}, sweep=args.sweep,
+                                 settings=settings))
+    if args.model in ("content", "all"):
+        content = {**common, "dims": args.dims, "n_trees": args.n_trees}
+        results.append(train_content(run_date, {k: v for k, v in content.items() if v is not None}, settings=settings))
+    for result in results:
+        _print_result(result)
+    return 0
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    metrics = result["metrics"]
+    print(f"{result['model']} version {result['version']} (run {result['run_id']}): "
+          f"{result['champion_decision']} -- {result['champion_reason']}")
+    shown = [k for k in sorted(metrics) if k.endswith(("_at_15", "_at_15_strict", "_at_10", "coverage"))]
+    for key in shown:
+        print(f"  {key:40s} {metrics[key]:.5f}")
