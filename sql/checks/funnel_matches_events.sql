@@ -1,0 +1,23 @@
+-- check: funnel_matches_events
+-- checks: the funnel row of the run date (scope all) counts exactly the events loaded for it,
+--   so marts built before a reload are caught
+-- materialized: check
+-- Returns one row when the counts differ.
+with loaded as (
+    select count(*) as n_loaded from events where event_date = @run_date
+),
+
+funnel as (
+    select sum(n_events) as n_in_funnel
+    from mart_daily_funnel
+    where event_date = @run_date and scope = 'all'
+),
+
+violations as (
+    select @run_date as event_date, l.n_loaded, coalesce(f.n_in_funnel, 0) as n_in_funnel
+    from loaded as l
+    cross join funnel as f
+    where l.n_loaded != coalesce(f.n_in_funnel, 0)
+)
+
+select * from violations
