@@ -105,6 +105,15 @@ def load_partition(day: str, settings: Settings | None = None) -> int:
     return rows
 
 
+def record_manifest(day: str, settings: Settings | None = None) -> int:
+    """Google Cloud: record D's manifest after the GCS-to-BigQuery operator loaded ``events$D``."""
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    with get_warehouse(settings) as wh:
+        return wh.record_manifest(dt.date.fromisoformat(day), settings.lake)
+
+
 def build_marts(day: str, settings: Settings | None = None) -> dict:
     from shopflow import marts
     from shopflow.warehouse import get_warehouse

@@ -16,7 +16,7 @@ from google.cloud import bigquery
 from shopflow.config import ConfigError, get_settings
 from shopflow.schema import EVENTS_SCHEMA, QUARANTINE_REASONS
 from shopflow.warehouse.bigquery import BigQueryWarehouse
-from shopflow.warehouse.cli import LoadError
+from shopflow.warehouse.manifest import LoadError
 from shopflow.warehouse.dialect import load_model
 
 LAKE = "gs://shop-bucket/lake"
@@ -109,6 +109,23 @@ def make(settings, client, manifests=None):
 def params_of(config):
     return [(p.name, p.type_, p.value) for p in config.query_parameters]
 
+
+
+def test_record_manifest_after_an_operator_loaded_the_partition(settings):
+    """On Google Cloud the DAG loads events$D with GCSToBigQueryOperator; this records D's
+    manifest with the rows actually found in the partition."""
+    client = FakeClient(frame=pd.DataFrame({"n_rows": [98]}))
+    wh = make(settings, client, {"2019-11-01": manifest_text()})
+    assert wh.record_manifest(dt.date(2019, 11, 1), LAKE) == 98
+
+    assert client.of("load_uri") == []
+    (count,) = client.of("query")
+    assert count["sql"] == "select count(*) as n_rows from events where event_date = @event_date"
+    assert params_of(count["config"]) == [("event_date", "DATE", dt.date(2019, 11, 1))]
+    manifests, quarantine = client.of("load_frame")
+    assert manifests["destination"] == "my-project.shopflow.manifests$20191101"
+    assert int(manifests["frame"].iloc[0]["rows_loaded"]) == 98
+    assert quarantine["destination"] == "my-project.shopflow.manifest_quarantine$20191101"
 
 def test_load_writes_the_date_partition_from_gcs_with_write_truncate(settings):
     client = FakeClient(output_rows=100)

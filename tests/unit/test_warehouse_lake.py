@@ -248,7 +248,7 @@ def test_reload_replaces_only_its_date(duck):
 
 
 def test_missing_manifest_is_a_clear_error(duck):
-    from shopflow.warehouse.cli import LoadError
+    from shopflow.warehouse.manifest import LoadError
 
     wh, lake = duck
     write_partition(lake, DAY, ROWS, write_manifest=False)
@@ -267,7 +267,7 @@ def test_missing_manifest_is_a_clear_error(duck):
     ],
 )
 def test_a_manifest_breaking_the_contract_is_refused(duck, change, message):
-    from shopflow.warehouse.cli import LoadError
+    from shopflow.warehouse.manifest import LoadError
 
     wh, lake = duck
     write_partition(lake, DAY, ROWS, manifest=change)
@@ -276,7 +276,7 @@ def test_a_manifest_breaking_the_contract_is_refused(duck, change, message):
 
 
 def test_rows_of_another_date_in_the_partition_are_refused_and_nothing_changes(duck):
-    from shopflow.warehouse.cli import LoadError
+    from shopflow.warehouse.manifest import LoadError
 
     wh, lake = duck
     write_partition(lake, DAY, ROWS)
@@ -288,7 +288,7 @@ def test_rows_of_another_date_in_the_partition_are_refused_and_nothing_changes(d
 
 
 def test_a_partition_with_wrong_columns_is_refused(duck):
-    from shopflow.warehouse.cli import LoadError
+    from shopflow.warehouse.manifest import LoadError
 
     wh, lake = duck
     folder = write_partition(lake, DAY, ROWS)
@@ -299,7 +299,7 @@ def test_a_partition_with_wrong_columns_is_refused(duck):
 
 
 def test_an_empty_day_loads_zero_rows_but_missing_files_for_valid_rows_fail(duck):
-    from shopflow.warehouse.cli import LoadError
+    from shopflow.warehouse.manifest import LoadError
 
     wh, lake = duck
     write_partition(lake, DAY, [])
@@ -311,7 +311,7 @@ def test_an_empty_day_loads_zero_rows_but_missing_files_for_valid_rows_fail(duck
 
 
 def test_a_gcs_lake_is_refused_by_duckdb(duck):
-    from shopflow.warehouse.cli import LoadError
+    from shopflow.warehouse.manifest import LoadError
 
     wh, _ = duck
     with pytest.raises(LoadError, match="set SHOPFLOW_WAREHOUSE=bigquery"):

@@ -37,7 +37,7 @@ import pandas as pd
 from shopflow.config import ConfigError, Settings, is_remote, validate_identifier, validate_project
 from shopflow.schema import EVENTS_SCHEMA
 from shopflow.warehouse.base import Warehouse
-from shopflow.warehouse.cli import LoadError, as_date, check_slice, manifest_frames, partition_path, read_manifest
+from shopflow.warehouse.manifest import LoadError, as_date, check_slice, manifest_frames, partition_path, read_manifest
 from shopflow.warehouse.dialect import SqlModelError, load_model, parameters, qualify_for_bigquery
 
 log = logging.getLogger(__name__)
@@ -202,12 +202,25 @@ class BigQueryWarehouse(Warehouse):
             job = self.client.load_table_from_uri(uri, destination, job_config=config, location=self.location)
             job.result()
             rows = int(job.output_rows or 0)
+        self._write_manifest(manifest, day, rows)
+        return rows
+
+    def record_manifest(self, event_date, lake: str) -> int:
+        """Record D's manifest for an ``events`` partition loaded by another tool (the DAG's
+        GCS-to-BigQuery operator on Google Cloud); return the rows found in the partition."""
+        day = as_date(event_date)
+        manifest = read_manifest(lake, day, self._read_text or self._gcs_reader())
+        frame = self.query("select count(*) as n_rows from events where event_date = @event_date", {"event_date": day})
+        rows = int(frame["n_rows"].iloc[0])
+        self._write_manifest(manifest, day, rows)
+        return rows
+
+    def _write_manifest(self, manifest: Mapping[str, Any], day: dt.date, rows: int) -> None:
         manifests, quarantine = manifest_frames(manifest, rows)
         self.write_table("manifests", manifests, replace_where={"event_date": day})
         self.write_table("manifest_quarantine", quarantine, replace_where={"event_date": day})
         if rows != manifest["rows_valid"]:
             log.warning("%s: loaded %d rows, the manifest counts %d valid rows", day, rows, manifest["rows_valid"])
-        return rows
 
     def run_model(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         from google.cloud import bigquery

@@ -23,7 +23,7 @@ import pandas as pd
 from shopflow.config import Settings, is_remote, validate_identifier
 from shopflow.schema import EVENTS_SCHEMA
 from shopflow.warehouse.base import Warehouse
-from shopflow.warehouse.cli import (
+from shopflow.warehouse.manifest import (
     MANIFEST_QUARANTINE_SCHEMA,
     MANIFESTS_SCHEMA,
     LoadError,
