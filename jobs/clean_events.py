@@ -1,0 +1,41 @@
+"""Spark entry point of the cleaning job: landing CSV -> lake Parquet, quarantine and manifests.
+
+    spark-submit jobs/clean_events.py --date 2019-11-01 --landing data/landing --lake data/lake
+    spark-submit jobs/clean_events.py --from 2019-11-01 --to 2019-11-30 \\
+        --landing gs://bucket/landing --lake gs://bucket/lake
+
+The master comes from spark-submit (local[2] when the script runs outside it). A range is one
+job over all its files. Prints each date's manifest as a JSON line. Rules, layout and
+cluster/Dataproc use: docs/clean.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from shopflow.clean import add_job_arguments, dates_from_args, run_clean
+    from shopflow.spark import build_session
+
+    parser = argparse.ArgumentParser(prog="clean_events.py", description="Clean REES46 landing files into the lake.")
+    add_job_arguments(parser, landing=None, lake=None)
+    args = parser.parse_args(argv)
+    dates = dates_from_args(parser, args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    spark = build_session("shopflow-clean")
+    try:
+        manifests = run_clean(spark, dates, args.landing, args.lake)
+    finally:
+        spark.stop()
+    for manifest in manifests:
+        print(json.dumps(manifest))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
