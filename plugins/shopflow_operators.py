@@ -64,7 +64,8 @@ def clean_operator(settings: Settings):
         conn_id="spark_default",
         application_args=args,
         name="shopflow-clean-" + DATE,
-        conf={"spark.ui.showConsoleProgress": "false", "spark.sql.session.timeZone": "UTC"},
+        driver_memory="2g",
+        conf={"spark.ui.showConsoleProgress": "false"},
         env_vars={"SPARK_LOCAL_IP": "127.0.0.1"},
     )
 

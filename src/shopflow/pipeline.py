@@ -83,6 +83,7 @@ def clean_range(first: str, last: str, settings: Settings | None = None, force: 
     cmd = [
         str(spark_submit),
         "--master", settings.spark_master,
+        "--driver-memory", "2g",
         "--conf", "spark.ui.showConsoleProgress=false",
         str(REPO_ROOT / "jobs" / "clean_events.py"),
         *clean_job_arguments((todo[0], todo[-1]), settings),
