@@ -9,6 +9,7 @@ the environment before anything imports ``airflow``, so it is set here at import
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +26,9 @@ os.environ.pop("SHOPFLOW_DEPLOYMENT", None)
 from shopflow.runtime import apply_defaults  # noqa: E402
 
 apply_defaults(_RUN_DIR / "home")
+
+# py4j logs its connection shutdown from __del__ after pytest closed the log streams.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 TIERS = ("unit", "spark", "airflow", "e2e")
 
