@@ -13,7 +13,7 @@ FROM ?= 2019-11-01
 TO   ?= 2019-11-30
 DATA ?=
 
-.PHONY: demo test test-unit bench airflow mlflow backfill dashboard lock install clean-data
+.PHONY: demo test test-unit bench airflow airflow-stop mlflow backfill dashboard lock install clean-data
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ bench: $(STAMP)
 ## Airflow standalone with this repo's DAGs and plugins.
 airflow: $(STAMP)
 	$(BIN)/shopflow airflow standalone
+
+## Stop the airflow standalone that `make backfill` started in the background.
+airflow-stop: $(STAMP)
+	$(BIN)/shopflow airflow stop
 
 ## The MLflow UI on the same tracking store.
 mlflow: $(STAMP)

@@ -129,13 +129,37 @@ def start_standalone_background() -> subprocess.Popen:
     with open(log_path, "ab") as log_file:
         proc = subprocess.Popen([_airflow_bin(), "standalone"], stdout=log_file, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    _pid_file().write_text(str(proc.pid))
     for _ in range(180):
         if api_up():
+            _say(f"airflow standalone is up (pid {proc.pid}); it keeps running: stop it with `make airflow-stop`")
             return proc
         if proc.poll() is not None:
             raise SystemExit(f"airflow standalone exited ({proc.returncode}); see {log_path}")
         time.sleep(2)
     raise SystemExit(f"airflow standalone did not answer on {API_URL} within 6 minutes; see {log_path}")
+
+
+def _pid_file() -> Path:
+    return Path(os.environ["AIRFLOW_HOME"]) / "standalone.pid"
+
+
+def stop() -> int:
+    """Stop an ``airflow standalone`` started in the background by ``backfill``."""
+    import signal
+
+    pid_file = _pid_file()
+    if not pid_file.is_file():
+        _say("no background airflow standalone recorded")
+        return 0
+    pid = int(pid_file.read_text())
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        _say(f"stopped airflow standalone (process group {pid})")
+    except ProcessLookupError:
+        _say("airflow standalone was not running")
+    pid_file.unlink()
+    return 0
 
 
 def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10.0) -> int:
@@ -217,6 +241,7 @@ def mlflow_ui(port: int = 5000) -> int:
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("standalone", help="airflow standalone with this repo's DAGs (make airflow)")
+    sub.add_parser("stop", help="stop the airflow standalone that backfill started in the background")
     b = sub.add_parser("backfill", help="queue a backfill of shopflow_daily and wait (make backfill)")
     b.add_argument("--from", dest="first", required=True, type=dt.date.fromisoformat)
     b.add_argument("--to", dest="last", required=True, type=dt.date.fromisoformat)
@@ -233,6 +258,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if args.action == "standalone":
         return standalone()
+    if args.action == "stop":
+        return stop()
     if args.action == "mlflow-ui":
         return mlflow_ui(args.port)
     if args.action == "backfill":

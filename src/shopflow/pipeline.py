@@ -197,8 +197,25 @@ def log_failure(context: Mapping[str, Any]) -> None:
 
 
 def _jsonable(value: Any) -> Any:
-    """XCom-safe copy of a result (dates and numpy numbers as plain values)."""
+    """XCom-safe copy of a result: dates as text, numpy numbers as plain numbers, and NaN or
+    infinite floats as None (Airflow's API server refuses them in JSON)."""
     import json
+    import math
 
-    return json.loads(json.dumps(value, default=str))
+    def clean(item: Any) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        if isinstance(item, dict):
+            return {key: clean(val) for key, val in item.items()}
+        if isinstance(item, list):
+            return [clean(val) for val in item]
+        return item
 
+    return clean(json.loads(json.dumps(value, default=_plain)))
+
+
+def _plain(item: Any) -> Any:
+    """json.dumps fallback: numpy scalars and arrays as Python values, anything else as text."""
+    if hasattr(item, "tolist"):
+        return item.tolist()
+    return str(item)
