@@ -11,6 +11,9 @@
   :func:`shopflow.spark.build_session` and stops it.
 * Baseline in the same run, interleaved with the Spark runs: DuckDB (2 threads)
   ``COPY (SELECT * FROM read_csv(files)) TO 'x.parquet' (FORMAT parquet)``.
+* Spark's own floor, in the same run: spark-submit of a plain ``spark.read.csv`` (all-string
+  schema) -> ``write.parquet`` of the same files, nothing else: what any Spark job pays here
+  before cleaning anything.
 * Breakdown: every Spark run writes an event log; the jobs are named by phase
   (``shopflow-clean: ...``), and the median run's wall and executor CPU seconds per phase are
   reported.
@@ -40,6 +43,16 @@ SPARK_CONF = ["--master", "local[2]", "--driver-memory", "2g", "--conf", "spark.
 SESSION_ONLY = '''
 from shopflow.spark import build_session
 build_session("shopflow-bench-start").stop()
+'''
+
+PLAIN_COPY = '''
+import sys
+from shopflow.schema import RAW_COLUMNS
+from shopflow.spark import build_session
+spark = build_session("shopflow-bench-plain-copy")
+schema = ", ".join(f"{c} string" for c in RAW_COLUMNS)
+spark.read.csv(sys.argv[2:], header=True, schema=schema).write.mode("overwrite").parquet(sys.argv[1])
+spark.stop()
 '''
 
 
@@ -125,6 +138,8 @@ def main(argv=None) -> int:
     first, last = files[0].name[:10], files[-1].name[:10]
     starter = scratch / "session_only.py"
     starter.write_text(SESSION_ONLY)
+    plain = scratch / "plain_copy.py"
+    plain.write_text(PLAIN_COPY)
     event_logs = scratch / "event-logs"
 
     def spark_start() -> float:
@@ -165,22 +180,31 @@ def main(argv=None) -> int:
         con.close()
         return time.perf_counter() - start, time.process_time() - cpu
 
+    def spark_plain_copy(inputs: list[Path]) -> float:
+        target = scratch / "plain.parquet"
+        seconds, _, _ = run_measured([spark_submit, *SPARK_CONF, str(plain), str(target), *map(str, inputs)], env=env)
+        shutil.rmtree(target, ignore_errors=True)
+        return seconds
+
     def measure(name: str, inputs: list[Path], dates: list[str], repeat: int, with_start: bool) -> dict:
         runs = []
         for i in range(repeat):
             duck, duck_cpu = duckdb_copy(inputs)
             start = spark_start() if with_start else None
+            copy = spark_plain_copy(inputs)
             seconds, peak_mb, info = spark_clean(dates)
             runs.append(
                 {"spark_s": seconds, "duckdb_s": duck, "duckdb_cpu_s": duck_cpu, "jvm_start_s": start,
-                 "peak_rss_mb": peak_mb, **info}
+                 "spark_plain_copy_s": copy, "peak_rss_mb": peak_mb, **info}
             )
             note = f", JVM start {start:.1f} s" if start is not None else ""
-            print(f"{name} run {i + 1}: spark {seconds:.1f} s, duckdb {duck:.1f} s{note}", flush=True)
+            print(f"{name} run {i + 1}: spark {seconds:.1f} s, spark plain copy {copy:.1f} s, duckdb {duck:.1f} s{note}",
+                  flush=True)
         rows = sum(m["rows_in"] for m in runs[-1]["manifests"])
         spark_med = statistics.median(r["spark_s"] for r in runs)
         duck_med = statistics.median(r["duckdb_s"] for r in runs)
         median_run = sorted(runs, key=lambda r: r["spark_s"])[len(runs) // 2]
+        copy_med = statistics.median(r["spark_plain_copy_s"] for r in runs)
         out = {
             "rows": rows,
             "input_gz_mb": round(sum(f.stat().st_size for f in inputs) / 2**20, 1),
@@ -188,6 +212,9 @@ def main(argv=None) -> int:
             "spark_median_s": round(spark_med, 2),
             "duckdb_median_s": round(duck_med, 2),
             "ratio_spark_to_duckdb": round(spark_med / duck_med, 2),
+            "spark_plain_copy_median_s": round(copy_med, 2),
+            "ratio_spark_plain_copy_to_duckdb": round(copy_med / duck_med, 2),
+            "ratio_clean_job_to_spark_plain_copy": round(spark_med / copy_med, 2),
             "spark_rows_per_s": round(rows / spark_med),
             "duckdb_rows_per_s": round(rows / duck_med),
             "peak_rss_mb_max": round(max(r["peak_rss_mb"] for r in runs)),
