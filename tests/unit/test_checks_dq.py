@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from test_warehouse_lake import STORE_DAYS, duck, ev, load_days, rows_of, write_partition  # noqa: F401
+from test_warehouse_lake import STORE_DAYS, ev, load_days, rows_of, write_partition
 
 from shopflow.marts import build_marts, checks, run_checks
 from shopflow.warehouse.base import DataQualityError

@@ -6,19 +6,11 @@ import datetime as dt
 
 import pytest
 
-from test_warehouse_lake import STORE_DAYS, duck, ev, load_days, rows_of  # noqa: F401
+from test_warehouse_lake import STORE_DAYS, ev, load_days, rows_of
 
 from shopflow.marts import build_marts
 
 HOURLY = ("event_date", "event_hour", "event_weekday", "is_weekend", "event_type", "n_events", "revenue")
-
-
-@pytest.fixture
-def store(duck):
-    wh, lake = duck
-    load_days(wh, lake, STORE_DAYS)
-    build_marts(wh, dt.date(2019, 11, 3), window_days=3)
-    return wh
 
 
 def test_hourly_activity_all_events(store):

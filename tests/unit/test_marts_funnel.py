@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from test_warehouse_lake import STORE_DAYS, duck, load_days, rows_of  # noqa: F401  (duck is a fixture)
+from test_warehouse_lake import STORE_DAYS, load_days, rows_of
 
 from shopflow.marts import build_marts
 
@@ -23,14 +23,6 @@ RATES = (
     "conversion_rate_events", "conversion_rate_views", "conversion_rate_sessions",
     "cart_abandonment_rate", "view_to_cart_rate", "cart_to_purchase_rate",
 )
-
-
-@pytest.fixture
-def store(duck):
-    wh, lake = duck
-    load_days(wh, lake, STORE_DAYS)
-    build_marts(wh, dt.date(2019, 11, 3), window_days=3)
-    return wh
 
 
 def funnel(wh, scope):

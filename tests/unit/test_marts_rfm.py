@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from test_warehouse_lake import duck, ev, load_days, rows_of  # noqa: F401
+from test_warehouse_lake import ev, load_days, rows_of
 
 from shopflow.marts import build_marts
 

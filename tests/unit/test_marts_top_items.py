@@ -6,20 +6,12 @@ import datetime as dt
 
 import pytest
 
-from test_warehouse_lake import STORE_DAYS, duck, ev, load_days, rows_of  # noqa: F401
+from test_warehouse_lake import STORE_DAYS, ev, load_days, rows_of
 
 from shopflow.marts import build_marts
 
 RANKED = ("event_type", "item_rank", "item", "n_events", "n_type_events", "n_known_events")
 SHARES = ("share_of_events", "share_of_known_events", "cumulative_share_of_events")
-
-
-@pytest.fixture
-def store(duck):
-    wh, lake = duck
-    load_days(wh, lake, STORE_DAYS)
-    build_marts(wh, dt.date(2019, 11, 3), window_days=3)
-    return wh
 
 
 def top(wh, scope, dimension):

@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from test_report_models import parse
-from test_warehouse_lake import STORE_DAYS, duck, load_days  # noqa: F401  (duck is a fixture)
+from test_warehouse_lake import STORE_DAYS, load_days
 
 from shopflow.cli import main
 from shopflow.marts import build_marts

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from test_report_models import parse, section
-from test_warehouse_lake import STORE_DAYS, duck, load_days  # noqa: F401  (duck is a fixture)
+from test_warehouse_lake import STORE_DAYS, load_days
 
 from shopflow.config import get_settings
 from shopflow.marts import build_marts

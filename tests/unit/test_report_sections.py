@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from test_report_models import parse, section
-from test_warehouse_lake import STORE_DAYS, duck, load_days, write_partition  # noqa: F401  (duck is a fixture)
+from test_warehouse_lake import STORE_DAYS, load_days, write_partition
 
 from shopflow.config import get_settings
 from shopflow.marts import build_marts, run_checks
@@ -32,14 +32,6 @@ def render(wh, tmp_path, **kwargs) -> str:
     from shopflow.report import render_report
 
     return render_report(settings(tmp_path), warehouse=wh, **kwargs)
-
-
-@pytest.fixture
-def store(duck):
-    wh, lake = duck
-    load_days(wh, lake, STORE_DAYS)
-    build_marts(wh, dt.date(2019, 11, 3), window_days=3)
-    return wh
 
 
 def test_daily_trend_reading_and_weekend_shading(store, tmp_path):

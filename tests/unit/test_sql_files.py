@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from test_warehouse_lake import duck, write_partition  # noqa: F401
+from test_warehouse_lake import write_partition
 
 from shopflow.marts import MODELS, build_marts, checks, run_checks
 from shopflow.warehouse.dialect import SQL_ROOT, load_model, parameters, parse_bigquery, to_duckdb

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from test_warehouse_lake import STORE_DAYS, duck, load_days, rows_of  # noqa: F401
+from test_warehouse_lake import STORE_DAYS, load_days, rows_of
 
 from shopflow.config import ConfigError, get_settings
 from shopflow.warehouse import get_warehouse

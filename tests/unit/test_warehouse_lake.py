@@ -168,16 +168,6 @@ def snapshot(wh, table: str):
     return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
 
-@pytest.fixture
-def duck(tmp_path):
-    """A fresh DuckDB warehouse in a private folder and its lake folder."""
-    from shopflow.warehouse.duckdb import DuckDBWarehouse
-
-    wh = DuckDBWarehouse(get_settings(), path=tmp_path / "warehouse.duckdb")
-    yield wh, tmp_path / "lake"
-    wh.close()
-
-
 # ------------------------------------------------------------------------------------ tests
 
 
