@@ -164,7 +164,7 @@ def stop() -> int:
 
 def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10.0) -> int:
     from shopflow import pipeline
-    from shopflow.clean import date_range
+    from shopflow.dates import date_range
 
     days = [d.isoformat() for d in date_range(first, last)]
     prepare_metadata_db()
@@ -264,7 +264,7 @@ def run(args) -> int:
         return mlflow_ui(args.port)
     if args.action == "backfill":
         return backfill(args.first.isoformat(), args.last.isoformat(), prebuild_lake=not args.no_prebuild)
-    from shopflow.clean import date_range
+    from shopflow.dates import date_range
 
     prepare_metadata_db()
     days = [d.isoformat() for d in date_range(args.first, args.last)]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from shopflow.config import is_remote, join
+from shopflow.dates import as_date, date_range
 from shopflow.schema import QUARANTINE_REASONS
 
 log = logging.getLogger(__name__)
@@ -55,25 +56,6 @@ class AccountingError(RuntimeError):
 # Dates, paths and arguments (pure Python: used by DAG files and the CLI)
 
 
-def parse_day(value: str | dt.date) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def date_range(start: str | dt.date, end: str | dt.date) -> list[dt.date]:
-    """Every date from ``start`` to ``end``, both included."""
-    first, last = parse_day(start), parse_day(end)
-    if last < first:
-        raise ValueError(f"date range ends ({last}) before it starts ({first})")
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-
-
 def _absolute(path: str) -> str:
     return str(path).rstrip("/") if is_remote(path) else os.path.abspath(path)
 
@@ -81,7 +63,7 @@ def _absolute(path: str) -> str:
 def local_landing_file(landing: str, day: str | dt.date) -> Path | None:
     """The landing file of ``day`` in a local folder (``D.csv.gz``, else ``D.csv``), or None."""
     for suffix in LANDING_SUFFIXES:
-        path = Path(landing) / f"{parse_day(day)}{suffix}"
+        path = Path(landing) / f"{as_date(day)}{suffix}"
         if path.is_file():
             return path
     return None
@@ -96,7 +78,13 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def manifest_path(lake: str, day: str | dt.date) -> str:
-    return join(lake, "manifests", f"{parse_day(day)}.json")
+    """Where the manifest of ``day`` lives in the lake."""
+    return join(lake, "manifests", f"{as_date(day)}.json")
+
+
+def partition_path(lake: str, day: str | dt.date) -> str:
+    """Where the events partition of ``day`` lives in the lake."""
+    return join(lake, "events", f"event_date={as_date(day)}")
 
 
 def lake_partition_current(landing: str, lake: str, day: str | dt.date) -> bool:
@@ -110,7 +98,7 @@ def lake_partition_current(landing: str, lake: str, day: str | dt.date) -> bool:
         return False
     source = local_landing_file(landing, day)
     manifest = Path(manifest_path(lake, day))
-    partition = Path(join(lake, "events", f"event_date={parse_day(day)}"))
+    partition = Path(partition_path(lake, day))
     if source is None or not manifest.is_file() or not partition.is_dir():
         return False
     try:
@@ -130,7 +118,7 @@ def job_arguments(day_or_range, landing: str, lake: str) -> list[str]:
         days = date_range(*day_or_range)
         dates = ["--from", days[0].isoformat(), "--to", days[-1].isoformat()]
     else:
-        dates = ["--date", parse_day(day_or_range).isoformat()]
+        dates = ["--date", as_date(day_or_range).isoformat()]
     return [*dates, "--landing", str(landing), "--lake", str(lake)]
 
 
@@ -150,7 +138,7 @@ def dates_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         if args.date:
             if args.end:
                 parser.error("--to goes with --from, not with --date")
-            return [parse_day(args.date)]
+            return [as_date(args.date)]
         if not args.end:
             parser.error("--from needs --to")
         return date_range(args.start, args.end)
@@ -600,7 +588,7 @@ def _recover(fs: HadoopFs, lake: str, dates: Iterable[dt.date]) -> None:
 def run_clean(spark, dates: Iterable[str | dt.date], landing: str, lake: str) -> list[dict]:
     """Clean ``dates`` in one Spark job: landing files -> lake partitions; return the manifests."""
     started_at = _now()
-    days = sorted({parse_day(d) for d in dates})
+    days = sorted({as_date(d) for d in dates})
     if not days:
         raise ValueError("no dates to clean")
     landing, lake = _absolute(landing), _absolute(lake)

@@ -29,7 +29,7 @@ import sys
 from typing import Any, Iterable
 
 from shopflow.warehouse.base import DataQualityError, Warehouse
-from shopflow.warehouse.manifest import as_date
+from shopflow.dates import as_date
 from shopflow.warehouse.dialect import list_models, load_model
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from shopflow.config import Settings, get_settings
+from shopflow.dates import as_date
 
 log = logging.getLogger("shopflow.pipeline")
 
@@ -34,11 +35,7 @@ def resolve_date(logical_date: Any = None, param: Any = None) -> str:
         value = logical_date
     else:
         raise ValueError("this run has no logical date: trigger it with the 'date' param (YYYY-MM-DD)")
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return dt.date.fromisoformat(str(value)[:10]).isoformat()
+    return as_date(value).isoformat()
 
 
 def landing_ready(day: str, settings: Settings | None = None) -> bool:
@@ -71,7 +68,7 @@ def clean_range(first: str, last: str, settings: Settings | None = None, force: 
     import subprocess
     import sys
 
-    from shopflow.clean import date_range
+    from shopflow.dates import date_range
     from shopflow.runtime import REPO_ROOT
 
     settings = settings or get_settings()

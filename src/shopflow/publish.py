@@ -173,7 +173,7 @@ def publish_recommendations(run_date, settings=None, params: dict | None = None)
     """
     from shopflow import tracking
     from shopflow.config import get_settings
-    from shopflow.train import as_date
+    from shopflow.dates import as_date
     from shopflow.warehouse import get_warehouse
 
     settings = settings or get_settings()
@@ -216,7 +216,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from shopflow.config import get_settings
-    from shopflow.train import _latest_event_date, as_date
+    from shopflow.dates import as_date
+    from shopflow.train import _latest_event_date
 
     settings = get_settings()
     run_date = as_date(args.run_date) if args.run_date else _latest_event_date(settings)

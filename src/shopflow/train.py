@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+from shopflow.dates import as_date
 from shopflow.schema import EVENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -83,17 +84,6 @@ group by product_id, next_product_id
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def as_date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ValueError(f"run date {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def window(run_date, window_days: int, test_days: int) -> dict[str, dt.date]:

@@ -1,4 +1,4 @@
-"""The pure-Python side of the cleaning job: dates, arguments, and the "is the lake current" check."""
+"""The pure-Python side of the cleaning job: arguments, and the "is the lake current" check."""
 
 from __future__ import annotations
 
@@ -11,17 +11,6 @@ import pytest
 from shopflow import clean
 
 ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2 test vector
-
-
-def test_date_range_includes_both_ends():
-    assert clean.date_range("2019-11-29", dt.date(2019, 12, 2)) == [
-        dt.date(2019, 11, 29), dt.date(2019, 11, 30), dt.date(2019, 12, 1), dt.date(2019, 12, 2)
-    ]
-    assert clean.date_range("2019-11-01", "2019-11-01") == [dt.date(2019, 11, 1)]
-    with pytest.raises(ValueError, match="before it starts"):
-        clean.date_range("2019-11-02", "2019-11-01")
-    with pytest.raises(ValueError, match="not a date"):
-        clean.parse_day("2019-13-01")
 
 
 def test_job_arguments_for_a_day_and_a_range():

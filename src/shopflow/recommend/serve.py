@@ -162,7 +162,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from shopflow import tracking
     from shopflow.config import get_settings
-    from shopflow.train import as_date
+    from shopflow.dates import as_date
     from shopflow.warehouse import get_warehouse
 
     if args.k < 1:

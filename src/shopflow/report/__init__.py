@@ -92,7 +92,7 @@ def build_report(settings=None, *, out: str | os.PathLike | None = None, as_of: 
     replaced atomically, so a reader never sees half a page and a rerun simply replaces it.
     """
     from shopflow.config import get_settings
-    from shopflow.warehouse.manifest import as_date
+    from shopflow.dates import as_date
 
     settings = settings or get_settings()
     html = render_report(settings, as_of=None if as_of is None else as_date(as_of), scope=scope,
@@ -170,7 +170,7 @@ def serve(path: str | os.PathLike, port: int = DEFAULT_PORT) -> int:
 
 
 def _date_argument(text: str) -> dt.date:
-    from shopflow.warehouse.manifest import as_date
+    from shopflow.dates import as_date
 
     try:
         return as_date(text)

@@ -37,7 +37,9 @@ import pandas as pd
 from shopflow.config import ConfigError, Settings, is_remote, validate_identifier, validate_project
 from shopflow.schema import EVENTS_SCHEMA
 from shopflow.warehouse.base import Warehouse
-from shopflow.warehouse.manifest import LoadError, as_date, check_slice, manifest_frames, partition_path, read_manifest
+from shopflow.dates import as_date
+from shopflow.clean import partition_path
+from shopflow.warehouse.manifest import LoadError, check_slice, manifest_frames, read_manifest
 from shopflow.warehouse.dialect import SqlModelError, load_model, parameters, qualify_for_bigquery
 
 log = logging.getLogger(__name__)

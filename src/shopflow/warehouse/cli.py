@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shopflow.warehouse.manifest import LoadError, as_date, date_range
+from shopflow.dates import as_date, date_range
+from shopflow.warehouse.manifest import LoadError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,11 @@ def run(args: argparse.Namespace) -> int:
         if args.end is None:
             print("shopflow load: --from needs --to", file=sys.stderr)
             return 2
-        days = date_range(args.start, args.end)
+        try:
+            days = date_range(args.start, args.end)
+        except ValueError as exc:
+            print(f"shopflow load: {exc}", file=sys.stderr)
+            return 2
     settings = get_settings()
     lake = args.lake or settings.lake
     try:

@@ -21,16 +21,16 @@ import numpy as np
 import pandas as pd
 
 from shopflow.config import Settings, is_remote, validate_identifier
+from shopflow.clean import partition_path
+from shopflow.dates import as_date
 from shopflow.schema import EVENTS_SCHEMA
 from shopflow.warehouse.base import Warehouse
 from shopflow.warehouse.manifest import (
     MANIFEST_QUARANTINE_SCHEMA,
     MANIFESTS_SCHEMA,
     LoadError,
-    as_date,
     check_slice,
     manifest_frames,
-    partition_path,
     read_manifest,
 )
 from shopflow.warehouse.dialect import SqlModelError, load_model, parameters, to_duckdb

@@ -20,7 +20,8 @@ import json
 import logging
 from typing import Any, Callable, Mapping
 
-from shopflow.config import is_remote, join, validate_identifier
+from shopflow.clean import manifest_path
+from shopflow.config import is_remote, validate_identifier
 from shopflow.schema import QUARANTINE_REASONS
 
 log = logging.getLogger(__name__)
@@ -63,26 +64,6 @@ MANIFEST_QUARANTINE_SCHEMA = (("event_date", "DATE"), ("reason", "STRING"), ("n_
 
 class LoadError(RuntimeError):
     """A lake partition or its manifest cannot be loaded as it is."""
-
-
-def as_date(value: Any) -> dt.date:
-    """Accept a date, a datetime or 'YYYY-MM-DD'; anything else is a clear error."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def manifest_path(lake: str, day: dt.date) -> str:
-    return join(lake, "manifests", f"{day.isoformat()}.json")
-
-
-def partition_path(lake: str, day: dt.date) -> str:
-    return join(lake, "events", f"event_date={day.isoformat()}")
 
 
 def _read_text(path: str) -> str:
@@ -213,14 +194,3 @@ def check_slice(frame: pd.DataFrame, replace_where: Mapping[str, Any], name: str
                 f"write_table({name}): {outside} rows have {col} != {value!r}; "
                 "replace_where replaces exactly that slice"
             )
-
-
-# --------------------------------------------------------------------------------------------
-# The command
-# --------------------------------------------------------------------------------------------
-
-
-def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
-    if end < start:
-        raise ValueError(f"--to {end} is before --from {start}")
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
