@@ -3,7 +3,8 @@
 
 For the run's date D (its logical date, or the `date` param of a manual run, never the clock):
 
-1. **wait_for_landing**: `landing/D.csv.gz` exists (GCS sensor on Google Cloud).
+1. **wait_for_landing**: `landing/D.csv.gz` exists (GCS sensor on Google Cloud). Locally a file
+   still missing 12 hours after the end of D (`SHOPFLOW_LANDING_GRACE_HOURS`) fails the run.
 2. **decide_clean**: skip Spark when `lake/events/event_date=D` was already built from this
    very landing file by this job version (for instance by a bulk range job before a
    backfill); the `force_clean` param forces it.
@@ -38,7 +39,7 @@ with DAG(
     description="landing file -> Spark clean -> warehouse partition -> marts -> checks",
     schedule="@daily",
     start_date=pendulum.datetime(2019, 11, 1, tz="UTC"),
-    catchup=True,
+    catchup=settings.catchup,
     max_active_runs=2,
     default_args=ops.DEFAULT_ARGS,
     params={

@@ -38,17 +38,36 @@ def _gcs_parts(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
+def _landing_ready_or_fail(day: str) -> bool:
+    """``pipeline.landing_ready`` for the sensor: an overdue file fails the task without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return pipeline.landing_ready(day)
+    except pipeline.LandingOverdue as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
 def landing_sensor(settings: Settings):
-    """Wait for the day's landing file, releasing the worker slot between pokes."""
-    common = dict(task_id="wait_for_landing", mode="reschedule", poke_interval=300, timeout=12 * 3600)
+    """Wait for the day's landing file, releasing the worker slot between pokes.
+
+    Locally the wait ends at the file's deadline (the end of the day plus
+    SHOPFLOW_LANDING_GRACE_HOURS): a past date without its file fails at the first poke.
+    """
+    common = dict(task_id="wait_for_landing", mode="reschedule", poke_interval=300)
     if settings.deployment == "gcp":
         from airflow.providers.google.cloud.sensors.gcs import GCSObjectExistenceSensor
 
         bucket, prefix = _gcs_parts(settings.landing)
-        return GCSObjectExistenceSensor(bucket=bucket, object=f"{prefix}/{DATE}.csv.gz", **common)
+        return GCSObjectExistenceSensor(bucket=bucket, object=f"{prefix}/{DATE}.csv.gz", timeout=12 * 3600, **common)
     from airflow.providers.standard.sensors.python import PythonSensor
 
-    return PythonSensor(python_callable=pipeline.landing_ready, op_args=[DATE], **common)
+    return PythonSensor(
+        python_callable=_landing_ready_or_fail,
+        op_args=[DATE],
+        timeout=(24 + settings.landing_grace_hours) * 3600,
+        **common,
+    )
 
 
 def clean_operator(settings: Settings):

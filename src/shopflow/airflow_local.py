@@ -126,6 +126,7 @@ def api_up(url: str = API_URL) -> bool:
 def start_standalone_background() -> subprocess.Popen:
     log_path = Path(os.environ["AIRFLOW_HOME"]) / "standalone.log"
     _say(f"starting airflow standalone in the background (log: {log_path})")
+    _local_stack_defaults()
     with open(log_path, "ab") as log_file:
         proc = subprocess.Popen([_airflow_bin(), "standalone"], stdout=log_file, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -220,7 +221,16 @@ def _wait_for_runs(days: list[str], poll: float) -> int:
         time.sleep(poll)
 
 
+def _local_stack_defaults() -> None:
+    """The local stack replays 2019 data: no catchup to today unless SHOPFLOW_CATCHUP says so."""
+    if not os.environ.get("SHOPFLOW_CATCHUP"):
+        os.environ["SHOPFLOW_CATCHUP"] = "false"
+        _say("SHOPFLOW_CATCHUP=false: the daily schedule starts from the latest date, not 2019-11-01 "
+             "(make backfill FROM=.. TO=.. for a range; SHOPFLOW_CATCHUP=true make airflow to catch up)")
+
+
 def standalone() -> int:
+    _local_stack_defaults()
     prepare_metadata_db()
     home = Path(os.environ["AIRFLOW_HOME"])
     _say(f"Airflow UI: {API_URL}  (user admin; password in {home / 'simple_auth_manager_passwords.json.generated'})")

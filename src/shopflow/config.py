@@ -76,6 +76,10 @@ class Settings:
     gcp_region: str | None = None
     code_uri: str | None = None
     dataproc_cluster: str | None = None
+    #: Whether shopflow_daily catches up every date since its start (the local stack turns it off).
+    catchup: bool = True
+    #: Hours after the end of date D by which landing/D must have arrived; later, the run fails.
+    landing_grace_hours: int = 12
 
     @property
     def reports(self) -> Path:
@@ -133,4 +137,26 @@ def get_settings() -> Settings:
         gcp_region=_env("SHOPFLOW_GCP_REGION"),
         code_uri=_env("SHOPFLOW_CODE_URI"),
         dataproc_cluster=_env("SHOPFLOW_DATAPROC_CLUSTER"),
+        catchup=_flag("SHOPFLOW_CATCHUP", True),
+        landing_grace_hours=_hours("SHOPFLOW_LANDING_GRACE_HOURS", 12),
     )
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _hours(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number of hours, not {value!r}")
+    return int(value)

@@ -38,12 +38,36 @@ def resolve_date(logical_date: Any = None, param: Any = None) -> str:
     return as_date(value).isoformat()
 
 
-def landing_ready(day: str, settings: Settings | None = None) -> bool:
-    """Whether the landing file of ``day`` exists (local folders; GCS uses the GCS sensor)."""
+class LandingOverdue(RuntimeError):
+    """The landing file of a date has not arrived by its deadline."""
+
+
+def landing_deadline(day: Any, grace_hours: int) -> dt.datetime:
+    """When the landing file of ``day`` is due: the end of the day (UTC) plus ``grace_hours``."""
+    start = dt.datetime.combine(as_date(day), dt.time(), tzinfo=dt.timezone.utc)
+    return start + dt.timedelta(days=1, hours=grace_hours)
+
+
+def landing_ready(day: str, settings: Settings | None = None, now: dt.datetime | None = None) -> bool:
+    """Whether the landing file of ``day`` exists (local folders; GCS uses the GCS sensor).
+
+    A file still missing after its deadline (:func:`landing_deadline`) raises
+    :class:`LandingOverdue` instead of waiting on: a date long past will not get its file by
+    waiting, and a waiting run holds one of the DAG's active-run slots.
+    """
     from shopflow.clean import local_landing_file
 
     settings = settings or get_settings()
-    return local_landing_file(settings.landing, day) is not None
+    if local_landing_file(settings.landing, day) is not None:
+        return True
+    deadline = landing_deadline(day, settings.landing_grace_hours)
+    if (now or dt.datetime.now(dt.timezone.utc)) >= deadline:
+        raise LandingOverdue(
+            f"no landing file for {as_date(day)} in {settings.landing}: it was due by "
+            f"{deadline:%Y-%m-%d %H:%M} UTC (SHOPFLOW_LANDING_GRACE_HOURS={settings.landing_grace_hours}). "
+            "Put D.csv.gz there (shopflow land splits an export) and clear this task."
+        )
+    return False
 
 
 def clean_needed(day: str, force: bool = False, settings: Settings | None = None) -> bool:

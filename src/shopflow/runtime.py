@@ -32,6 +32,8 @@ def apply_defaults(home: str | os.PathLike | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # The local API server (UI) listens on loopback only.
+        "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
         # Offline machines: no metadata-server probe, no price-list download in MLflow.
         "NO_GCE_CHECK": "true",

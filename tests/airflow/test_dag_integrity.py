@@ -92,7 +92,7 @@ def parse(env_overrides: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def local():
-    return parse({"SHOPFLOW_DEPLOYMENT": "local"})
+    return parse({"SHOPFLOW_DEPLOYMENT": "local", "SHOPFLOW_CATCHUP": ""})
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +140,11 @@ def test_daily_task_graph(local):
     assert dag["params"] == ["date", "force_clean"]
     for task_id in ("load_events", "build_marts", "check_quality", "report"):
         assert dag["tasks"][task_id]["pool"] == "shopflow_warehouse", task_id
+
+
+def test_the_local_stack_can_turn_catchup_off():
+    dags = parse({"SHOPFLOW_DEPLOYMENT": "local", "SHOPFLOW_CATCHUP": "false"})["dags"]
+    assert dags["shopflow_daily"]["catchup"] is False
 
 
 def test_gcp_daily_graph_records_the_manifest_after_the_load(gcp):

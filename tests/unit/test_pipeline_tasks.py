@@ -39,3 +39,30 @@ def test_results_become_strict_json_for_the_api_server():
     clean = pipeline._jsonable(result)
     assert clean == {"ndcg": None, "inf": None, "n": 3, "x": 0.5, "day": "2019-11-01", "nested": [{"m": None}, [1, 2]]}
     json.dumps(clean, allow_nan=False)  # raises on NaN/inf: the API server's rule
+
+
+def _landing_settings(tmp_path, grace_hours=12):
+    import dataclasses
+
+    from shopflow.config import get_settings
+
+    return dataclasses.replace(get_settings(), landing=str(tmp_path), landing_grace_hours=grace_hours)
+
+
+def test_landing_is_due_twelve_hours_after_the_end_of_its_day():
+    utc = dt.timezone.utc
+    assert pipeline.landing_deadline("2019-11-01", 12) == dt.datetime(2019, 11, 2, 12, 0, tzinfo=utc)
+    assert pipeline.landing_deadline(dt.date(2019, 11, 30), 0) == dt.datetime(2019, 12, 1, 0, 0, tzinfo=utc)
+
+
+def test_a_missing_landing_file_waits_until_its_deadline_then_fails(tmp_path):
+    settings = _landing_settings(tmp_path)
+    utc = dt.timezone.utc
+    before = dt.datetime(2019, 11, 2, 11, 59, tzinfo=utc)
+    at = dt.datetime(2019, 11, 2, 12, 0, tzinfo=utc)
+    assert pipeline.landing_ready("2019-11-01", settings, now=before) is False
+    with pytest.raises(pipeline.LandingOverdue, match=r"no landing file for 2019-11-01 .* due by 2019-11-02 12:00 UTC"):
+        pipeline.landing_ready("2019-11-01", settings, now=at)
+    # The file arriving late still counts: a cleared task then goes on.
+    (tmp_path / "2019-11-01.csv.gz").write_bytes(b"")
+    assert pipeline.landing_ready("2019-11-01", settings, now=at + dt.timedelta(days=2000)) is True
