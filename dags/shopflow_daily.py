@@ -26,6 +26,7 @@ from __future__ import annotations
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 import shopflow_operators as ops
 from shopflow import pipeline
@@ -37,7 +38,8 @@ MARTS = Asset(name=pipeline.MARTS_ASSET_NAME, uri=pipeline.MARTS_ASSET_URI)
 with DAG(
     dag_id="shopflow_daily",
     description="landing file -> Spark clean -> warehouse partition -> marts -> checks",
-    schedule="@daily",
+    # Date D runs once D is over (logical date D, run after D+1 00:00 UTC), as data intervals do.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2019, 11, 1, tz="UTC"),
     catchup=settings.catchup,
     max_active_runs=2,

@@ -68,6 +68,7 @@ PARSE = textwrap.dedent(
             "max_active_runs": dag.max_active_runs,
             "schedule": str(getattr(dag.timetable, "asset_condition", None) or dag.schedule),
             "catchup": dag.catchup,
+            "timetable": f"{type(dag.timetable).__name__} {getattr(dag.timetable, 'summary', '')}",
             "params": sorted(dag.params.keys()),
             "tasks": {t.task_id: {"down": sorted(t.downstream_task_ids), "retries": t.retries,
                                   "type": type(t).__name__, "pool": t.pool,
@@ -137,6 +138,7 @@ def test_daily_task_graph(local):
     dag = local["dags"]["shopflow_daily"]
     assert {k: set(v["down"]) for k, v in dag["tasks"].items()} == DAILY_EDGES
     assert dag["catchup"] is True and dag["max_active_runs"] == 2
+    assert dag["timetable"] == "CronDataIntervalTimetable 0 0 * * *"
     assert dag["params"] == ["date", "force_clean"]
     for task_id in ("load_events", "build_marts", "check_quality", "report"):
         assert dag["tasks"][task_id]["pool"] == "shopflow_warehouse", task_id
