@@ -7,41 +7,30 @@ us through ``fit(callback=...)`` with ``calculate_training_loss=True``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
+
+from shopflow.recommend.params import Params
 
 #: The reference analysis' settings.
 REFERENCE_PARAMS = {"factors": 30, "regularization": 0.1, "alpha": 40.0, "iterations": 30}
 
 
 @dataclass(frozen=True)
-class ALSParams:
+class ALSParams(Params):
     factors: int = 30
     regularization: float = 0.1
     alpha: float = 40.0
     iterations: int = 30
     seed: int = 42
 
-    @classmethod
-    def from_mapping(cls, params: Mapping[str, Any] | None) -> "ALSParams":
-        params = dict(params or {})
-        out = cls(
-            factors=int(params.get("factors", cls.factors)),
-            regularization=float(params.get("regularization", cls.regularization)),
-            alpha=float(params.get("alpha", cls.alpha)),
-            iterations=int(params.get("iterations", cls.iterations)),
-            seed=int(params.get("seed", cls.seed)),
-        )
-        if out.factors < 1 or out.iterations < 1:
-            raise ValueError(f"factors and iterations must be >= 1: {out}")
-        if out.regularization < 0 or out.alpha <= 0:
-            raise ValueError(f"regularization must be >= 0 and alpha > 0: {out}")
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def validate(self) -> None:
+        if self.factors < 1 or self.iterations < 1:
+            raise ValueError(f"factors and iterations must be >= 1: {self}")
+        if self.regularization < 0 or self.alpha <= 0:
+            raise ValueError(f"regularization must be >= 0 and alpha > 0: {self}")
 
 
 class ALSRecommender:

@@ -21,7 +21,7 @@ where Euclidean trees (hyperplanes with an offset) give 0.98 on the same vectors
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,35 +29,23 @@ import numpy as np
 import pandas as pd
 
 from shopflow.recommend.data import IdMap
+from shopflow.recommend.params import Params
 
 METRIC = "euclidean"
 CATALOGUE_COLUMNS = ("product_id", "category_id", "category_code", "brand", "price")
 
 
 @dataclass(frozen=True)
-class ContentParams:
+class ContentParams(Params):
     dims: int = 100
     n_trees: int = 50
     search_k: int = -1
     price_weight: float = 1.0
     seed: int = 42
 
-    @classmethod
-    def from_mapping(cls, params: Mapping[str, Any] | None) -> "ContentParams":
-        params = dict(params or {})
-        out = cls(
-            dims=int(params.get("dims", cls.dims)),
-            n_trees=int(params.get("n_trees", cls.n_trees)),
-            search_k=int(params.get("search_k", cls.search_k)),
-            price_weight=float(params.get("price_weight", cls.price_weight)),
-            seed=int(params.get("seed", cls.seed)),
-        )
-        if out.dims < 1 or out.n_trees < 1 or out.price_weight < 0:
-            raise ValueError(f"dims and n_trees must be >= 1 and price_weight >= 0: {out}")
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def validate(self) -> None:
+        if self.dims < 1 or self.n_trees < 1 or self.price_weight < 0:
+            raise ValueError(f"dims and n_trees must be >= 1 and price_weight >= 0: {self}")
 
 
 def category_keys(catalogue: pd.DataFrame) -> np.ndarray:

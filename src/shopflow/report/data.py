@@ -148,25 +148,13 @@ select
 from mart_rfm
 where as_of_date = @as_of
 """
-_RFM_SCORES = """
-select 'R' as rfm_dimension, 'equal_width' as method, r_score_equal_width as score, count(*) as n_customers
-from mart_rfm where as_of_date = @as_of group by r_score_equal_width
-union all
-select 'F' as rfm_dimension, 'equal_width' as method, f_score_equal_width as score, count(*) as n_customers
-from mart_rfm where as_of_date = @as_of group by f_score_equal_width
-union all
-select 'M' as rfm_dimension, 'equal_width' as method, m_score_equal_width as score, count(*) as n_customers
-from mart_rfm where as_of_date = @as_of group by m_score_equal_width
-union all
-select 'R' as rfm_dimension, 'quintile' as method, r_score_quintile as score, count(*) as n_customers
-from mart_rfm where as_of_date = @as_of group by r_score_quintile
-union all
-select 'F' as rfm_dimension, 'quintile' as method, f_score_quintile as score, count(*) as n_customers
-from mart_rfm where as_of_date = @as_of group by f_score_quintile
-union all
-select 'M' as rfm_dimension, 'quintile' as method, m_score_quintile as score, count(*) as n_customers
-from mart_rfm where as_of_date = @as_of group by m_score_quintile
-"""
+#: Customers per score, for R, F and M under both binning methods.
+_RFM_SCORES = "\nunion all\n".join(
+    f"select '{dim}' as rfm_dimension, '{method}' as method, {dim.lower()}_score_{method} as score, "
+    f"count(*) as n_customers\nfrom mart_rfm where as_of_date = @as_of group by {dim.lower()}_score_{method}"
+    for method in ("equal_width", "quintile")
+    for dim in "RFM"
+)
 _RFM_QUARTILES = """
 select
     frequency_quartile,
