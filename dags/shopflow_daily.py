@@ -40,7 +40,7 @@ with DAG(
     description="landing file -> Spark clean -> warehouse partition -> marts -> checks",
     # Date D runs once D is over (logical date D, run after D+1 00:00 UTC), as data intervals do.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2019, 11, 1, tz="UTC"),
+    start_date=pendulum.datetime(*settings.start_date.timetuple()[:3], tz="UTC"),
     catchup=settings.catchup,
     max_active_runs=2,
     default_args=ops.DEFAULT_ARGS,

@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from shopflow.config import get_settings
+from shopflow.dates import as_date, date_range
 
 API_URL = "http://127.0.0.1:8080"
 
@@ -80,10 +81,21 @@ def load_dag(dag_id: str):
         return get_bagged_dag(None, dag_id)
 
 
+def check_start_date(first: str) -> None:
+    """Airflow creates no task for a logical date before the DAG's start: refuse such dates."""
+    start = get_settings().start_date
+    if as_date(first) < start:
+        raise SystemExit(
+            f"{first} is before shopflow_daily's start date {start}, so Airflow would run no task for it: "
+            f"set SHOPFLOW_START_DATE={as_date(first)} (for example for the public 2019-Oct file)"
+        )
+
+
 def run_daily(dates: list[str], force_clean: bool = False) -> list[tuple[str, str, float]]:
     """Run ``shopflow_daily`` for each date in this process; stop at the first failure."""
     import pendulum
 
+    check_start_date(min(dates))
     dag = load_dag("shopflow_daily")
     results = []
     for i, day in enumerate(dates, 1):
@@ -165,9 +177,9 @@ def stop() -> int:
 
 def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10.0) -> int:
     from shopflow import pipeline
-    from shopflow.dates import date_range
 
     days = [d.isoformat() for d in date_range(first, last)]
+    check_start_date(first)
     prepare_metadata_db()
     if prebuild_lake and get_settings().deployment == "local":
         started = time.perf_counter()
@@ -274,7 +286,6 @@ def run(args) -> int:
         return mlflow_ui(args.port)
     if args.action == "backfill":
         return backfill(args.first.isoformat(), args.last.isoformat(), prebuild_lake=not args.no_prebuild)
-    from shopflow.dates import date_range
 
     prepare_metadata_db()
     days = [d.isoformat() for d in date_range(args.first, args.last)]

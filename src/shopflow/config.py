@@ -27,6 +27,7 @@ Secrets are never settings: BigQuery and GCS credentials come from the environme
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ class Settings:
     gcp_region: str | None = None
     code_uri: str | None = None
     dataproc_cluster: str | None = None
+    #: The DAGs' first date: Airflow runs no task for an earlier logical date.
+    start_date: dt.date = dt.date(2019, 11, 1)
     #: Whether shopflow_daily catches up every date since its start (the local stack turns it off).
     catchup: bool = True
     #: Hours after the end of date D by which landing/D must have arrived; later, the run fails.
@@ -137,6 +140,7 @@ def get_settings() -> Settings:
         gcp_region=_env("SHOPFLOW_GCP_REGION"),
         code_uri=_env("SHOPFLOW_CODE_URI"),
         dataproc_cluster=_env("SHOPFLOW_DATAPROC_CLUSTER"),
+        start_date=_day("SHOPFLOW_START_DATE", dt.date(2019, 11, 1)),
         catchup=_flag("SHOPFLOW_CATCHUP", True),
         landing_grace_hours=_hours("SHOPFLOW_LANDING_GRACE_HOURS", 12),
     )
@@ -151,6 +155,16 @@ def _flag(name: str, default: bool) -> bool:
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _day(name: str, default: dt.date) -> dt.date:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD), not {value!r}") from None
 
 
 def _hours(name: str, default: int) -> int:

@@ -15,6 +15,7 @@ Rerunning it replaces everything it wrote; unchanged inputs are not reprocessed 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,10 @@ def run(args) -> int:
         if not dates:
             print("nothing landed", file=sys.stderr)
             return 1
+        if dt.date.fromisoformat(dates[0]) < settings.start_date:
+            # The DAG reads its start date when this process parses it below.
+            os.environ["SHOPFLOW_START_DATE"] = dates[0]
+            print(f"  SHOPFLOW_START_DATE={dates[0]} for this export (set it too for `make airflow` on these dates)")
     else:
         from shopflow import generate
 

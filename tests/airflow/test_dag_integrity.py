@@ -68,6 +68,7 @@ PARSE = textwrap.dedent(
             "max_active_runs": dag.max_active_runs,
             "schedule": str(getattr(dag.timetable, "asset_condition", None) or dag.schedule),
             "catchup": dag.catchup,
+            "start_date": dag.start_date.isoformat(),
             "timetable": f"{type(dag.timetable).__name__} {getattr(dag.timetable, 'summary', '')}",
             "params": sorted(dag.params.keys()),
             "tasks": {t.task_id: {"down": sorted(t.downstream_task_ids), "retries": t.retries,
@@ -93,7 +94,7 @@ def parse(env_overrides: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def local():
-    return parse({"SHOPFLOW_DEPLOYMENT": "local", "SHOPFLOW_CATCHUP": ""})
+    return parse({"SHOPFLOW_DEPLOYMENT": "local", "SHOPFLOW_CATCHUP": "", "SHOPFLOW_START_DATE": ""})
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +140,16 @@ def test_daily_task_graph(local):
     assert {k: set(v["down"]) for k, v in dag["tasks"].items()} == DAILY_EDGES
     assert dag["catchup"] is True and dag["max_active_runs"] == 2
     assert dag["timetable"] == "CronDataIntervalTimetable 0 0 * * *"
+    assert dag["start_date"] == "2019-11-01T00:00:00+00:00"
     assert dag["params"] == ["date", "force_clean"]
     for task_id in ("load_events", "build_marts", "check_quality", "report"):
         assert dag["tasks"][task_id]["pool"] == "shopflow_warehouse", task_id
 
 
-def test_the_local_stack_can_turn_catchup_off():
-    dags = parse({"SHOPFLOW_DEPLOYMENT": "local", "SHOPFLOW_CATCHUP": "false"})["dags"]
+def test_the_local_stack_can_turn_catchup_off_and_move_the_start():
+    dags = parse({"SHOPFLOW_DEPLOYMENT": "local", "SHOPFLOW_CATCHUP": "false", "SHOPFLOW_START_DATE": "2019-10-01"})["dags"]
     assert dags["shopflow_daily"]["catchup"] is False
+    assert dags["shopflow_daily"]["start_date"] == "2019-10-01T00:00:00+00:00"
 
 
 def test_gcp_daily_graph_records_the_manifest_after_the_load(gcp):

@@ -27,3 +27,24 @@ def test_bad_values_are_clear_errors(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         get_settings()
+
+
+def test_start_date_setting(monkeypatch):
+    import datetime as dt
+
+    monkeypatch.delenv("SHOPFLOW_START_DATE", raising=False)
+    assert get_settings().start_date == dt.date(2019, 11, 1)
+    monkeypatch.setenv("SHOPFLOW_START_DATE", "2019-10-01")
+    assert get_settings().start_date == dt.date(2019, 10, 1)
+    monkeypatch.setenv("SHOPFLOW_START_DATE", "October")
+    with pytest.raises(ConfigError, match="SHOPFLOW_START_DATE"):
+        get_settings()
+
+
+def test_dates_before_the_dag_start_are_refused_with_the_fix(monkeypatch):
+    from shopflow.airflow_local import check_start_date
+
+    monkeypatch.setenv("SHOPFLOW_START_DATE", "2019-11-01")
+    check_start_date("2019-11-01")
+    with pytest.raises(SystemExit, match="SHOPFLOW_START_DATE=2019-10-31"):
+        check_start_date("2019-10-31")
