@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from test_warehouse_lake import STORE_DAYS, load_days, rows_of
+from test_warehouse_lake import rows_of
 
 from shopflow.marts import build_marts
 

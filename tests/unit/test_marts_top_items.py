@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from test_warehouse_lake import STORE_DAYS, ev, load_days, rows_of
+from test_warehouse_lake import ev, load_days, rows_of
 
 from shopflow.marts import build_marts
 

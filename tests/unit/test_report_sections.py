@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from test_report_models import parse, section
-from test_warehouse_lake import STORE_DAYS, load_days, write_partition
+from test_warehouse_lake import STORE_DAYS, write_partition
 
 from shopflow.config import get_settings
 from shopflow.marts import build_marts, run_checks

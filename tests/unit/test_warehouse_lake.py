@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shopflow.config import get_settings
 from shopflow.schema import EVENTS_COLUMNS, QUARANTINE_REASONS
 
 ARROW_TYPES = {
