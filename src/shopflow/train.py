@@ -200,6 +200,7 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
     cutoff, note = resolve_cutoff(days, _dates(events))
     if note:
         log.warning("ALS temporal protocol: %s", note)
+    temporal = temporal_model = None
     if cutoff is None:
         temporal_info = {"test_pairs": 0}
         temporal_metrics = {key: float("nan") for key in random_metrics}
@@ -207,7 +208,7 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
     else:
         temporal = temporal_split(events, cutoff, weights)
         temporal_info = temporal.info
-        _, temporal_metrics = evaluate_with_baseline(make, temporal, k)
+        temporal_model, temporal_metrics = evaluate_with_baseline(make, temporal, k)
     timings["temporal_protocol_seconds"] = time.perf_counter() - start
     metrics.update({f"temporal_{key}": value for key, value in temporal_metrics.items()})
 
@@ -245,8 +246,11 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
         "run_date": days["end_date"].isoformat(), "weights": weights,
         "window_start": logged["window_start"], "window_end": logged["window_end"],
     })
+    # The temporal split and the model fitted on its training days: the promotion step scores the
+    # champion on the same split (recommend/promotion.py).
     return {"trained": trained, "loss": final.loss, "metrics": metrics, "params": logged,
-            "info": {"random": split.info, "temporal": temporal_info}, "note": note}
+            "info": {"random": split.info, "temporal": temporal_info}, "note": note,
+            "temporal": {"split": temporal, "model": temporal_model, "cutoff": cutoff, "k": k, "threads": threads}}
 
 
 def _grid(params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -276,15 +280,35 @@ def _summary_artifact(client, run_id: str, payload: dict[str, Any]) -> None:
         client.log_artifact(run_id, str(path))
 
 
-def _publish_model(client, name: str, kind: str, run_id: str, trained) -> tuple[str, dict[str, Any]]:
-    """Log the model of ``run_id``, register it and apply the champion rule."""
+def _register_model(client, name: str, kind: str, run_id: str, trained) -> str:
+    """Log the model of ``run_id`` and register it; return the version."""
     from shopflow import tracking
 
     with tempfile.TemporaryDirectory() as tmp:
         trained.save(Path(tmp, "model"))
         uri = tracking.log_model(run_id, kind, Path(tmp, "model"))
-    version = tracking.register(client, name, uri, run_id)
+    return tracking.register(client, name, uri, run_id)
+
+
+def _publish_model(client, name: str, kind: str, run_id: str, trained) -> tuple[str, dict[str, Any]]:
+    """Log the model of ``run_id``, register it and apply the champion rule of tracking.py."""
+    from shopflow import tracking
+
+    version = _register_model(client, name, kind, run_id, trained)
     decision = tracking.apply_champion_rule(client, name, version, run_id)
+    return version, decision
+
+
+def _promote_als(client, run_id: str, result: dict[str, Any], incumbent, events, settings) -> tuple[str, dict[str, Any]]:
+    """Register the ALS model of ``run_id`` and apply the paired rule (recommend/promotion.py)."""
+    from shopflow import tracking
+    from shopflow.recommend import promotion
+
+    version = _register_model(client, tracking.ALS, "als", run_id, result["trained"])
+    temporal = result["temporal"]
+    decision = promotion.promote_als(
+        client, version, run_id, temporal["split"], temporal["model"], incumbent, k=temporal["k"],
+        events=events, cutoff=temporal["cutoff"], seed=int(result["params"]["seed"]), num_threads=temporal["threads"])
     return version, decision
 
 
@@ -297,6 +321,7 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
     """
     from shopflow import tracking
     from shopflow.config import get_settings
+    from shopflow.recommend import promotion
     from shopflow.recommend.als import ALSParams
     from shopflow.recommend.data import parse_weights
     from shopflow.warehouse import get_warehouse
@@ -315,13 +340,17 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
         ALSParams.from_mapping(_merge(ALS_DEFAULTS, setting, ALS_MODEL_KEYS))
     merged = _merge(ALS_DEFAULTS, settings_list[0], ALS_MODEL_KEYS)
     days = window(run_date, int(merged["window_days"]), int(merged["test_days"]))
-    types = set(parse_weights(merged["weights"])) | {"purchase"}
+    client = tracking.connect(settings)
+    experiment_id = tracking.ensure_experiment(client, tracking.ALS, settings)
+    # The champion is scored on this run's split under its own event weights: read its types too.
+    incumbent = promotion.load_incumbent(client, tracking.ALS, settings)
+    if incumbent[2]:
+        log.warning("ALS promotion: %s", incumbent[2])
+    champion_weights = incumbent[0].meta.get("weights") if incumbent[0] is not None else None
+    types = set(parse_weights(merged["weights"])) | {"purchase"} | set(parse_weights(champion_weights or None))
     with get_warehouse(settings) as wh:
         events = load_events(wh, days, types)
     log.info("ALS: %d aggregated event rows for %s..%s", len(events), days["start_date"], days["end_date"])
-
-    client = tracking.connect(settings)
-    experiment_id = tracking.ensure_experiment(client, tracking.ALS, settings)
 
     parent = None
     if sweep:
@@ -343,7 +372,7 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
             children.append((run_id, result))
         metric, _ = tracking.PRIMARY_METRIC[tracking.ALS]
         best_id, best = max(children, key=lambda c: _sortable(c[1]["metrics"].get(metric)))
-        version, decision = _publish_model(client, tracking.ALS, "als", best_id, best["trained"])
+        version, decision = _promote_als(client, best_id, best, incumbent, events, settings)
         for run_id, result in children:
             _summary_artifact(client, run_id, {
                 "run_date": run_date, "params": result["params"], "metrics": result["metrics"],
@@ -355,7 +384,7 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
             tracking.log_params(client, parent, {f"best_{k}": v for k, v in best["params"].items()})
             tracking.log_metrics(client, parent, best["metrics"])
             tracking.log_tags(client, parent, {"best_child_run_id": best_id, **{
-                k: v for k, v in decision.items() if k != "champion"}})
+                k: v for k, v in decision.items() if isinstance(v, str)}})
             client.set_terminated(parent, "FINISHED")
     except Exception:
         if parent:

@@ -108,10 +108,19 @@ class ALSRecommender:
     def user_vector(self, history) -> np.ndarray:
         """A factor vector for a user from their raw signal row (1 x items CSR), solved against
         the fixed item factors: scores a user the model was not trained on."""
+        return self.user_vectors(history)
+
+    def user_vectors(self, history) -> np.ndarray:
+        """Factor vectors for many users from their raw signal rows (users x items CSR), each the
+        ALS user step against the fixed item factors (an empty row gives a zero vector)."""
+        import scipy.sparse as sp
+
+        history = sp.csr_matrix(history, dtype=np.float32)
         model = self._implicit_model()
-        model.user_factors = np.zeros((1, self.params.factors), dtype=np.float32)
+        model.user_factors = np.zeros((history.shape[0], self.params.factors), dtype=np.float32)
         model.item_factors = self.item_factors
-        return np.asarray(model.recalculate_user(0, history), dtype=np.float32).reshape(1, -1)
+        out = model.recalculate_user(np.arange(history.shape[0]), history)
+        return np.asarray(out, dtype=np.float32).reshape(history.shape[0], -1)
 
     def recommend_vectors(self, vectors: np.ndarray, k: int, filter_csr=None):
         from shopflow.recommend.topk import top_k

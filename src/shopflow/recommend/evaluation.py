@@ -80,14 +80,20 @@ def map_at_k(hits, n_relevant) -> float:
     return float((precision_at_hit.sum(axis=1) / np.minimum(k, n_relevant)).mean())
 
 
-def ndcg_at_k(hits, n_relevant) -> float:
-    """Normalised discounted cumulative gain with binary relevance. In [0, 1]."""
+def ndcg_per_user(hits, n_relevant) -> np.ndarray:
+    """DCG_u / IDCG_u for every user (binary relevance); each in [0, 1]. The paired promotion
+    test (:mod:`~shopflow.recommend.promotion`) compares two models user by user with it."""
     hits, n_relevant = _check(hits, n_relevant)
     k = hits.shape[1]
     gains = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (hits * gains).sum(axis=1)
     idcg = np.cumsum(gains)[np.minimum(k, n_relevant) - 1]
-    return float((dcg / idcg).mean())
+    return dcg / idcg
+
+
+def ndcg_at_k(hits, n_relevant) -> float:
+    """Normalised discounted cumulative gain with binary relevance. In [0, 1]."""
+    return float(ndcg_per_user(hits, n_relevant).mean())
 
 
 def coverage(recommended, n_items: int) -> float:
@@ -228,12 +234,23 @@ def temporal_split(
 def evaluate(model, split: Split, k: int = 15) -> dict[str, float]:
     """Recommend ``k`` items (already-bought filtered) to every user with held-out purchases and
     score them against those purchases. ``model`` must already be fitted on ``split.train``."""
+    return evaluate_per_user(model, split, k)[0]
+
+
+def evaluate_per_user(model, split: Split, k: int = 15) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """:func:`evaluate`, plus the evaluated users (rows of the split, ascending) and each one's
+    ndcg@k, for comparisons of two models on the same users."""
     import scipy.sparse as sp
 
     test = sp.csr_matrix(split.test)
     users = np.flatnonzero(np.diff(test.indptr) > 0)
     recommended, _ = model.recommend(users, k, filter_csr=split.train.purchases[users])
-    return ranking_metrics(recommended, test[users], n_items=split.train.matrix.shape[1])
+    relevant = test[users]
+    metrics = ranking_metrics(recommended, relevant, n_items=split.train.matrix.shape[1])
+    if len(users) == 0:
+        return metrics, users, np.empty(0)
+    per_user = ndcg_per_user(hits_matrix(recommended, relevant), np.diff(relevant.indptr))
+    return metrics, users, per_user
 
 
 def evaluate_with_baseline(
@@ -316,10 +333,12 @@ __all__ = [
     "category_popularity_neighbours",
     "coverage",
     "evaluate",
+    "evaluate_per_user",
     "evaluate_with_baseline",
     "hits_matrix",
     "map_at_k",
     "ndcg_at_k",
+    "ndcg_per_user",
     "neighbour_recall",
     "next_item_hit_rate",
     "precision_at_k",

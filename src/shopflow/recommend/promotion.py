@@ -1,0 +1,325 @@
+"""Paired promotion of ALS models: challenger and champion scored on the same users and pairs.
+
+The old rule (``tracking.decide``) compared the challenger's logged ``temporal_ndcg_at_15`` with
+the number the champion logged on its own, older test week. With daily retraining the week
+moves, so the rule followed whichever week was easier. Here both models are scored on the
+challenger's temporal split (same returning customers, same held-out purchases, the same
+already-bought filter), and the challenger takes the alias only when the mean of the per-user
+differences of ndcg@15 has a bootstrap confidence interval over users above zero.
+
+How the champion is scored on a split it was not trained for (:class:`IncumbentOnSplit`):
+
+* every tested user's factors are solved from their signal before the cutoff (the ALS user step
+  against the champion's fixed item factors, implicit's ``recalculate_user``; the champion's
+  weights, e.g. views, are applied). Its stored user factors are not used: they were fitted on a
+  window that usually overlaps the test days, so they would have seen the answers;
+* a user none of whose earlier items the champion knows gets what serving gives such a user:
+  the champion's best-sellers (distinct buyers in its training purchases), already-bought
+  filtered;
+* items the champion does not know can never be recommended by it: a held-out purchase of such
+  an item is a miss for the champion, as it would be in serving.
+
+The item factors still carry what the champion's window taught them about the test days (a
+refit on the challenger's training days would avoid that, at the cost of a second ALS fit); the
+bias favours the incumbent, so it can only make promotion more conservative.
+
+:func:`decide` is the policy as a pure function; :func:`compare` scores both models;
+:func:`record` writes the decision to MLflow and moves the alias.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+#: Bootstrap resamples of the users, the seed of their draw and the interval's coverage.
+N_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+CONFIDENCE = 0.95
+RULE = "paired_bootstrap"
+
+
+@dataclass(frozen=True)
+class PairedDecision:
+    """The outcome of :func:`decide`. ``mean_difference`` and the interval are challenger minus
+    champion (NaN when there is nothing to compare)."""
+
+    promote: bool
+    decision: str  # promoted | kept | rejected
+    reason: str
+    n_users: int = 0
+    mean_difference: float = float("nan")
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    n_resamples: int = N_RESAMPLES
+    seed: int = BOOTSTRAP_SEED
+    confidence: float = CONFIDENCE
+
+    def metrics(self) -> dict[str, float]:
+        """What a run logs about the comparison (NaN values are logged too, as NaN)."""
+        return {
+            "promotion_users": self.n_users,
+            "promotion_mean_difference": self.mean_difference,
+            "promotion_ci_low": self.ci_low,
+            "promotion_ci_high": self.ci_high,
+            "promotion_resamples": self.n_resamples,
+            "promotion_seed": self.seed,
+            "promotion_confidence": self.confidence,
+        }
+
+
+def bootstrap_ci(differences, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                 confidence: float = CONFIDENCE, max_cells: int = 4_000_000) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``differences``: ``n_resamples`` draws of as
+    many users with replacement (numpy ``default_rng(seed)``), in blocks of at most
+    ``max_cells`` drawn indices so memory stays bounded at any number of users."""
+    diff = np.asarray(differences, dtype=np.float64)
+    n = len(diff)
+    if n == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_resamples)
+    block = max(1, max_cells // n)
+    for start in range(0, n_resamples, block):
+        stop = min(start + block, n_resamples)
+        means[start:stop] = diff[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def decide(challenger, champion, *, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+           confidence: float = CONFIDENCE, gate_failures: list[str] | None = None) -> PairedDecision:
+    """The promotion policy as a pure function.
+
+    ``challenger`` and ``champion`` are per-user scores of the primary metric on the same users
+    in the same order; ``champion`` None means there is no champion yet. Promote when there is
+    none, or when the bootstrap interval of the mean difference lies entirely above zero (an
+    equal challenger, or one better only by chance, keeps the incumbent).
+    """
+    settings = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
+    if gate_failures:
+        return PairedDecision(False, "rejected", "below the gate: " + "; ".join(gate_failures), **settings)
+    if champion is None:
+        return PairedDecision(True, "promoted", "no champion yet", **settings)
+    a = np.asarray(challenger, dtype=np.float64)
+    b = np.asarray(champion, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"per-user scores must be paired: challenger {a.shape}, champion {b.shape}")
+    if len(a) == 0:
+        return PairedDecision(False, "kept", "no tested users to compare the two models on", **settings)
+    diff = a - b
+    low, high = bootstrap_ci(diff, n_resamples, seed, confidence)
+    mean = float(diff.mean())
+    summary = (f"mean per-user difference {mean:+.6g} over {len(a)} users, "
+               f"{confidence:.0%} bootstrap interval [{low:.6g}, {high:.6g}] ({n_resamples} resamples, seed {seed})")
+    out = dict(n_users=len(a), mean_difference=mean, ci_low=low, ci_high=high, **settings)
+    if low > 0:
+        return PairedDecision(True, "promoted", f"beats the champion on the same split: {summary}", **out)
+    return PairedDecision(False, "kept", f"not shown better than the champion on the same split: {summary}", **out)
+
+
+# --------------------------------------------------------------------------- scoring the champion
+
+
+def remap_columns(matrix, from_items, to_items):
+    """``matrix`` (rows x ``from_items``) with its columns moved to ``to_items`` by raw id; columns
+    of ids ``to_items`` lacks are dropped."""
+    import scipy.sparse as sp
+
+    coo = sp.coo_matrix(matrix)
+    cols = to_items.index(from_items.ids[coo.col])
+    keep = cols >= 0
+    out = sp.csr_matrix((coo.data[keep], (coo.row[keep], cols[keep])), shape=(matrix.shape[0], len(to_items)),
+                        dtype=np.float32)
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+def incumbent_history(split, trained, events=None, cutoff=None):
+    """The signal of every row of ``split`` before the cutoff, on the champion's item columns and
+    under the champion's event weights (``trained.meta['weights']``).
+
+    With the split's own weights (or no events frame) the split's training matrix is reused;
+    otherwise it is rebuilt from ``events`` before ``cutoff``.
+    """
+    import pandas as pd
+
+    from shopflow.recommend.data import build_interactions, parse_weights
+
+    weights = parse_weights(trained.meta.get("weights") or None)
+    if events is None or cutoff is None or weights == dict(split.train.weights):
+        return remap_columns(split.train.matrix, split.train.items, trained.items)
+    dates = pd.to_datetime(events["event_date"]).dt.date
+    before = events.loc[dates < cutoff]
+    return build_interactions(before, weights, users=split.train.users, items=trained.items).matrix
+
+
+class IncumbentOnSplit:
+    """The champion (a :class:`~shopflow.recommend.artifacts.TrainedALS`) recommending in the
+    row and column space of a split it was not trained on (see the module docstring).
+
+    ``recommend`` has the interface :func:`~shopflow.recommend.evaluation.evaluate` uses, so both
+    models go through the same evaluation code.
+    """
+
+    def __init__(self, trained, split, history=None, num_threads: int = 0):
+        from shopflow.recommend.popularity import PopularityRecommender
+
+        self.trained = trained
+        self.split = split
+        self.history = remap_columns(split.train.matrix, split.train.items, trained.items) if history is None else history
+        self.popularity = PopularityRecommender().fit(trained.purchases)
+        self.num_threads = num_threads
+        self.fallback_users = 0
+
+    def recommend(self, user_idx, k: int, filter_csr=None):
+        from shopflow.recommend.topk import top_k
+
+        user_idx = np.asarray(user_idx, dtype=np.int64)
+        n = len(user_idx)
+        split_items, own_items = self.split.train.items, self.trained.items
+        if filter_csr is None:
+            import scipy.sparse as sp
+
+            filt = sp.csr_matrix((n, len(own_items)), dtype=np.float32)
+        else:
+            filt = remap_columns(filter_csr, split_items, own_items)
+        history = self.history[user_idx]
+        known = np.diff(history.indptr) > 0
+        ids = np.full((n, k), -1, dtype=np.int64)
+        scores = np.full((n, k), -np.inf, dtype=np.float32)
+        model = self.trained.model
+        rows = np.flatnonzero(known)
+        if len(rows):
+            vectors = model.user_vectors(history[rows])
+            ids[rows], scores[rows] = top_k(vectors, model.item_factors, k, filter_csr=filt[rows],
+                                            num_threads=self.num_threads)
+        rest = np.flatnonzero(~known)
+        if len(rest):
+            ids[rest], scores[rest] = self.popularity.recommend(rest, k, filter_csr=filt[rest])
+        self.fallback_users += len(rest)
+        # Back to the split's columns: an item the split does not know cannot be a hit (-1).
+        valid = ids >= 0
+        out = np.full_like(ids, -1)
+        out[valid] = split_items.index(own_items.ids[ids[valid]])
+        return out, scores
+
+
+def compare(challenger_model, split, trained, k: int = 15, history=None, num_threads: int = 0) -> dict[str, Any]:
+    """Score the challenger (fitted on ``split.train``) and the champion ``trained`` on ``split``.
+
+    Returns ``challenger`` and ``champion`` (per-user ndcg@k, same users, same order),
+    ``champion_metrics`` (every ranking metric of the champion, as :func:`evaluate` names them),
+    ``fallback_users`` (users the champion could only serve best-sellers) and ``seconds``.
+    """
+    from shopflow.recommend.evaluation import evaluate_per_user
+
+    start = time.perf_counter()
+    _, users_a, challenger = evaluate_per_user(challenger_model, split, k)
+    incumbent = IncumbentOnSplit(trained, split, history, num_threads)
+    champion_metrics, users_b, champion = evaluate_per_user(incumbent, split, k)
+    assert np.array_equal(users_a, users_b)
+    return {"challenger": challenger, "champion": champion, "champion_metrics": champion_metrics,
+            "fallback_users": incumbent.fallback_users, "seconds": time.perf_counter() - start}
+
+
+# --------------------------------------------------------------------------- I/O
+
+
+def load_incumbent(client, name: str, settings=None):
+    """(trained champion, model version, note): (None, None, "") without a champion; a champion
+    that cannot be loaded gives (None, version, why), and is then treated as absent."""
+    from shopflow import tracking
+
+    version = tracking.current_champion(client, name)
+    if version is None:
+        return None, None, ""
+    try:
+        trained, version = tracking.load_champion(name, settings, client)
+    except Exception as exc:  # an unreadable champion must not block every later model
+        return None, version, f"champion version {version.version} could not be loaded ({type(exc).__name__}: {exc})"
+    return trained, version, ""
+
+
+def record(client, name: str, version: str, run_id: str, decision: PairedDecision, incumbent_version=None,
+           champion_metrics: Mapping[str, float] | None = None, extra_metrics: Mapping[str, float] | None = None,
+           note: str = "") -> dict[str, Any]:
+    """Move the alias if ``decision`` says so; log the decision (tags on the run and the model
+    version; interval, resamples, seed and ``champion_*`` metrics on the run); return it."""
+    from shopflow import tracking
+
+    metric, _ = tracking.PRIMARY_METRIC[name]
+    if decision.promote:
+        client.set_registered_model_alias(name, tracking.CHAMPION_ALIAS, version)
+    previous = "" if incumbent_version is None else str(incumbent_version.version)
+    reason = decision.reason + (f"; {note}" if note else "")
+    result = {
+        "champion": decision.promote,
+        "champion_decision": decision.decision,
+        "champion_reason": reason,
+        "champion_metric": metric,
+        "champion_rule": RULE,
+        "champion_previous_version": previous,
+        "champion_version": version if decision.promote else previous,
+    }
+    tags = {k: v for k, v in result.items() if k != "champion"}
+    tracking.log_tags(client, run_id, tags)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value))
+    metrics = {**decision.metrics(), **(extra_metrics or {})}
+    metrics.update({f"champion_{k}": v for k, v in (champion_metrics or {}).items()})
+    tracking.log_metrics(client, run_id, {k: v for k, v in metrics.items() if not _nan(v)})
+    return {**result, "promotion": asdict(decision), "champion_metrics": dict(champion_metrics or {})}
+
+
+def _nan(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def gate_failures(client, name: str, run_id: str) -> list[str]:
+    """The gates of ``tracking.GATES`` the run misses."""
+    from shopflow import tracking
+
+    metrics = client.get_run(run_id).data.metrics
+    out = []
+    for gate, minimum in tracking.GATES.get(name, {}).items():
+        value = metrics.get(gate, float("nan"))
+        if math.isnan(value) or value < minimum:
+            out.append(f"{gate} = {value:.4g} < {minimum}")
+    return out
+
+
+def promote_als(client, version: str, run_id: str, split, challenger_model, incumbent, k: int = 15,
+                events=None, cutoff=None, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                num_threads: int = 0) -> dict[str, Any]:
+    """The paired rule for a registered ALS version: compare with ``incumbent`` (the output of
+    :func:`load_incumbent`) on ``split`` (None when the run had no temporal split), decide,
+    record."""
+    from shopflow import tracking
+
+    name = tracking.ALS
+    trained, incumbent_version, note = incumbent
+    failures = gate_failures(client, name, run_id)
+    if trained is None or failures:
+        decision = decide(None, None, n_resamples=n_resamples, seed=seed, gate_failures=failures)
+        if trained is None and incumbent_version is not None and not failures:
+            decision = PairedDecision(True, "promoted", "the champion could not be scored", n_resamples=n_resamples,
+                                      seed=seed)
+        return record(client, name, version, run_id, decision, incumbent_version, note=note)
+    if split is None:
+        decision = PairedDecision(False, "kept", "no temporal split to compare the two models on",
+                                  n_resamples=n_resamples, seed=seed)
+        return record(client, name, version, run_id, decision, incumbent_version)
+    history = incumbent_history(split, trained, events, cutoff)
+    scored = compare(challenger_model, split, trained, k, history, num_threads)
+    decision = decide(scored["challenger"], scored["champion"], n_resamples=n_resamples, seed=seed)
+    champion_metrics = {f"temporal_{key}": value for key, value in scored["champion_metrics"].items()
+                        if key != "users_evaluated"}
+    return record(client, name, version, run_id, decision, incumbent_version, champion_metrics,
+                  {"promotion_fallback_users": scored["fallback_users"], "promotion_seconds": scored["seconds"]})
