@@ -28,7 +28,9 @@ from airflow.sdk import DAG, Asset, Param, task
 
 import shopflow_operators as ops
 from shopflow import pipeline
+from shopflow.config import get_settings
 
+get_settings()  # an impossible mix of backends fails the parse here, with what to change
 MARTS = Asset(name=pipeline.MARTS_ASSET_NAME, uri=pipeline.MARTS_ASSET_URI)
 
 with DAG(

@@ -19,7 +19,15 @@ SHOPFLOW_GCP_REGION    (none)                          europe-west1 (Dataproc)
 SHOPFLOW_CODE_URI      (none)                          gs://bucket/code (jobs/ and shopflow.zip)
 SHOPFLOW_DATAPROC_CLUSTER (none: Serverless batches)   a cluster name (jobs submitted to it)
 MLFLOW_TRACKING_URI    sqlite:///$HOME/mlflow.db       http://mlflow:5000
+SHOPFLOW_PROFILE       local                           team, gcp: a set of the backends above
+SHOPFLOW_WAREHOUSE_POOL_SLOTS 1 for DuckDB (one writer) 4 for BigQuery
+SHOPFLOW_SPARK_DRIVER_HOST 127.0.0.1                   the host name Spark workers reach the driver at
+SHOPFLOW_SPARK_BIND_ADDRESS 127.0.0.1                  0.0.0.0 in a container
+SHOPFLOW_DEFERRABLE_SENSORS false                      true where a triggerer runs
 =====================  ==============================  =====================================
+
+SHOPFLOW_PROFILE picks the defaults of the backend settings and every mix is validated
+(shopflow.profiles): an impossible one is refused when the DAGs are parsed.
 
 Secrets are never settings: BigQuery and GCS credentials come from the environment
 (GOOGLE_APPLICATION_CREDENTIALS, workload identity) or from an Airflow connection.
@@ -83,6 +91,15 @@ class Settings:
     catchup: bool = True
     #: Hours after the end of date D by which landing/D must have arrived; later, the run fails.
     landing_grace_hours: int = 12
+    #: The profile the backend defaults came from (local, team, gcp); see shopflow.profiles.
+    profile: str = "local"
+    #: Slots of the shopflow_warehouse pool: 1 for DuckDB, which allows one writer.
+    warehouse_pool_slots: int = 1
+    #: Where Spark executors reach the driver (spark.driver.host) and where it listens.
+    spark_driver_host: str | None = "127.0.0.1"
+    spark_bind_address: str | None = "127.0.0.1"
+    #: Landing sensors defer to the triggerer instead of holding or rescheduling a worker slot.
+    deferrable_sensors: bool = False
 
     @property
     def reports(self) -> Path:
@@ -113,18 +130,22 @@ def is_remote(path: str) -> bool:
 
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call it where needed)."""
+    from shopflow import profiles
+
     home = Path(_env("SHOPFLOW_HOME", "data")).resolve()
-    warehouse = _env("SHOPFLOW_WAREHOUSE", "duckdb").lower()
+    profile = _env("SHOPFLOW_PROFILE", "local").lower()
+    base = profiles.profile_defaults(profile)
+    warehouse = _env("SHOPFLOW_WAREHOUSE", base["warehouse"]).lower()
     if warehouse not in ("duckdb", "bigquery"):
         raise ConfigError(f"SHOPFLOW_WAREHOUSE must be 'duckdb' or 'bigquery', not {warehouse!r}")
-    deployment = _env("SHOPFLOW_DEPLOYMENT", "local").lower()
+    deployment = _env("SHOPFLOW_DEPLOYMENT", base["deployment"]).lower()
     if deployment not in ("local", "gcp"):
         raise ConfigError(f"SHOPFLOW_DEPLOYMENT must be 'local' or 'gcp', not {deployment!r}")
     project = _env("SHOPFLOW_BQ_PROJECT")
     if project is not None:
         validate_project(project)
     dataset = validate_identifier(_env("SHOPFLOW_BQ_DATASET", "shopflow"), "BigQuery dataset")
-    return Settings(
+    settings = Settings(
         home=home,
         landing=_env("SHOPFLOW_LANDING", str(home / "landing")),
         lake=_env("SHOPFLOW_LAKE", str(home / "lake")),
@@ -133,9 +154,9 @@ def get_settings() -> Settings:
         bq_project=project,
         bq_dataset=dataset,
         bq_location=_env("SHOPFLOW_BQ_LOCATION", "US"),
-        spark_master=_env("SHOPFLOW_SPARK_MASTER", "local[2]"),
+        spark_master=_env("SHOPFLOW_SPARK_MASTER", base["spark_master"]),
         deployment=deployment,
-        mlflow_uri=_env("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}"),
+        mlflow_uri=_env("MLFLOW_TRACKING_URI", base["mlflow_uri"] or f"sqlite:///{home / 'mlflow.db'}"),
         mlflow_artifacts=_env("SHOPFLOW_MLFLOW_ARTIFACTS", str(home / "mlartifacts")),
         gcp_region=_env("SHOPFLOW_GCP_REGION"),
         code_uri=_env("SHOPFLOW_CODE_URI"),
@@ -143,7 +164,14 @@ def get_settings() -> Settings:
         start_date=_day("SHOPFLOW_START_DATE", dt.date(2019, 11, 1)),
         catchup=_flag("SHOPFLOW_CATCHUP", True),
         landing_grace_hours=_hours("SHOPFLOW_LANDING_GRACE_HOURS", 12),
+        profile=profile,
+        warehouse_pool_slots=profiles.pool_slots(warehouse, profile, _env("SHOPFLOW_WAREHOUSE_POOL_SLOTS")),
+        spark_driver_host=_env("SHOPFLOW_SPARK_DRIVER_HOST", base["spark_driver_host"]),
+        spark_bind_address=_env("SHOPFLOW_SPARK_BIND_ADDRESS", base["spark_bind_address"]),
+        deferrable_sensors=_flag("SHOPFLOW_DEFERRABLE_SENSORS", base["deferrable_sensors"]),
     )
+    profiles.validate(settings)
+    return settings
 
 
 def _flag(name: str, default: bool) -> bool:

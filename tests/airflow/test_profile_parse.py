@@ -1,0 +1,37 @@
+"""An impossible mix of backends is refused when the DAGs are parsed, naming what to change."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from shopflow.runtime import REPO_ROOT
+
+PARSE = textwrap.dedent(
+    """
+    import json, sys
+    from airflow.dag_processing.dagbag import DagBag
+    bag = DagBag(dag_folder=sys.argv[1])
+    print("RESULT" + json.dumps({"dags": sorted(bag.dags), "errors": {k.rsplit("/", 1)[-1]: str(v)
+                                                                     for k, v in bag.import_errors.items()}}))
+    """
+)
+
+
+def test_gcp_deployment_with_duckdb_fails_the_parse_of_both_dags():
+    env = {**os.environ, "SHOPFLOW_DEPLOYMENT": "gcp", "SHOPFLOW_LANDING": "gs://b/landing", "SHOPFLOW_LAKE": "gs://b/lake",
+           "SHOPFLOW_WAREHOUSE": "duckdb"}
+    proc = subprocess.run([sys.executable, "-c", PARSE, str(REPO_ROOT / "dags")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    out = json.loads([line for line in proc.stdout.splitlines() if line.startswith("RESULT")][-1][len("RESULT"):])
+    assert out["dags"] == []
+    assert sorted(out["errors"]) == ["shopflow_daily.py", "shopflow_training.py"]
+    for error in out["errors"].values():
+        assert "ConfigError" in error
+        assert "SHOPFLOW_DEPLOYMENT=gcp loads the lake into BigQuery, but SHOPFLOW_WAREHOUSE=duckdb: " \
+               "set SHOPFLOW_WAREHOUSE=bigquery" in error
