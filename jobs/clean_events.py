@@ -3,6 +3,9 @@
     spark-submit jobs/clean_events.py --date 2019-11-01 --landing data/landing --lake data/lake
     spark-submit jobs/clean_events.py --from 2019-11-01 --to 2019-11-30 \\
         --landing gs://bucket/landing --lake gs://bucket/lake
+    spark-submit jobs/clean_events.py --dates 2019-10-01,2019-10-31 --landing ... --lake ...
+
+A range skips (and logs) dates without a landing file; ``--date`` and ``--dates`` fail on one.
 
 The master comes from spark-submit (local[2] when the script runs outside it). A range is one
 job over all its files. Prints each date's manifest as a JSON line. Rules, layout and
@@ -29,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
 
     spark = build_session("shopflow-clean")
     try:
-        manifests = run_clean(spark, dates, args.landing, args.lake)
+        # A range cleans the dates that have landing files; --date and --dates name each date.
+        manifests = run_clean(spark, dates, args.landing, args.lake, skip_missing=bool(args.start))
     finally:
         spark.stop()
     for manifest in manifests:

@@ -24,7 +24,8 @@ import urllib.request
 from pathlib import Path
 
 from shopflow.config import get_settings
-from shopflow.dates import as_date, date_range
+from shopflow.dates import as_date, date_range, describe
+from shopflow.errors import JobFailed, UserError
 
 API_URL = "http://127.0.0.1:8080"
 
@@ -85,7 +86,7 @@ def check_start_date(first: str) -> None:
     """Airflow creates no task for a logical date before the DAG's start: refuse such dates."""
     start = get_settings().start_date
     if as_date(first) < start:
-        raise SystemExit(
+        raise UserError(
             f"{first} is before shopflow_daily's start date {start}, so Airflow would run no task for it: "
             f"set SHOPFLOW_START_DATE={as_date(first)} (for example for the public 2019-Oct file)"
         )
@@ -110,7 +111,7 @@ def run_daily(dates: list[str], force_clean: bool = False) -> list[tuple[str, st
         results.append((day, state, seconds))
         _say(f"  shopflow_daily {day}: {state} in {seconds:.1f} s  [{i}/{len(dates)}]")
         if state != "success":
-            raise SystemExit(f"shopflow_daily failed for {day}; task logs in {log_path}")
+            raise JobFailed(f"shopflow_daily failed for {day}; task logs in {log_path}")
     return results
 
 
@@ -123,7 +124,7 @@ def run_training(run_date: str | None = None, conf: dict | None = None) -> tuple
     state = str(getattr(run, "state", "unknown")).split(".")[-1].lower()
     _say(f"  shopflow_training {run_date or ''}: {state} in {seconds:.1f} s")
     if state != "success":
-        raise SystemExit(f"shopflow_training failed; task logs in {log_path}")
+        raise JobFailed(f"shopflow_training failed; task logs in {log_path}")
     return state, seconds
 
 
@@ -148,9 +149,9 @@ def start_standalone_background() -> subprocess.Popen:
             _say(f"airflow standalone is up (pid {proc.pid}); it keeps running: stop it with `make airflow-stop`")
             return proc
         if proc.poll() is not None:
-            raise SystemExit(f"airflow standalone exited ({proc.returncode}); see {log_path}")
+            raise JobFailed(f"airflow standalone exited ({proc.returncode}); see {log_path}")
         time.sleep(2)
-    raise SystemExit(f"airflow standalone did not answer on {API_URL} within 6 minutes; see {log_path}")
+    raise JobFailed(f"airflow standalone did not answer on {API_URL} within 6 minutes; see {log_path}")
 
 
 def _pid_file() -> Path:
@@ -176,14 +177,20 @@ def stop() -> int:
 
 
 def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10.0) -> int:
+    """Backfill the dates of ``first..last`` that have landing files; name the ones that have none."""
     from shopflow import pipeline
 
-    days = [d.isoformat() for d in date_range(first, last)]
-    check_start_date(first)
+    days, missing = pipeline.landing_dates(first, last)
+    if not days:
+        raise UserError(f"no landing file in {get_settings().landing} for any date of {first}..{last}: "
+                        "land an export first (shopflow land SRC)")
+    if missing:
+        _say(f"no landing file for {describe(missing)}: those dates are not backfilled")
+    check_start_date(days[0])
     prepare_metadata_db()
     if prebuild_lake and get_settings().deployment == "local":
         started = time.perf_counter()
-        _say(f"building the lake for {first}..{last} with one Spark job ...")
+        _say(f"building the lake for {describe(days)} with one Spark job ...")
         built = pipeline.clean_range(first, last)
         _say(f"  {len(built)} partitions (re)built in {time.perf_counter() - started:.0f} s; the DAG runs skip Spark for them")
     if not api_up():
@@ -191,13 +198,18 @@ def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10
     env = dict(os.environ)
     subprocess.run([_airflow_bin(), "dags", "reserialize"], env=env, check=True, capture_output=True)
     subprocess.run([_airflow_bin(), "dags", "unpause", "shopflow_daily"], env=env, check=True, capture_output=True)
-    created = subprocess.run(
-        [_airflow_bin(), "backfill", "create", "--dag-id", "shopflow_daily", "--from-date", first, "--to-date", last,
-         "--reprocess-behavior", "completed", "--max-active-runs", "2"],
-        env=env, capture_output=True, text=True,
-    )
-    if created.returncode != 0:
-        raise SystemExit(f"airflow backfill create failed:\n{created.stdout[-2000:]}\n{created.stderr[-2000:]}")
+    # One backfill per run of consecutive dates: Airflow backfills whole ranges.
+    for segment in describe(days).split(", "):
+        seg_first, _, seg_last = segment.partition("..")
+        seg_last = seg_last or seg_first
+        created = subprocess.run(
+            [_airflow_bin(), "backfill", "create", "--dag-id", "shopflow_daily", "--from-date", seg_first,
+             "--to-date", seg_last, "--reprocess-behavior", "completed", "--max-active-runs", "2"],
+            env=env, capture_output=True, text=True,
+        )
+        if created.returncode != 0:
+            raise JobFailed(f"airflow backfill create failed for {seg_first}..{seg_last}: "
+                            f"{(created.stderr or created.stdout).strip()[-500:]}")
     _say(f"backfill of shopflow_daily queued for {len(days)} dates; waiting (UI: {API_URL})")
     return _wait_for_runs(days, poll)
 
@@ -261,23 +273,33 @@ def mlflow_ui(port: int = 5000) -> int:
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="action", required=True)
-    sub.add_parser("standalone", help="airflow standalone with this repo's DAGs (make airflow)")
+    from shopflow.errors import date_arg, int_range
+
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("standalone", help="airflow standalone with this repo's DAGs (make airflow)",
+                   description="airflow standalone with this repo's DAGs and plugins; UI on http://127.0.0.1:8080")
     sub.add_parser("stop", help="stop the airflow standalone that backfill started in the background")
-    b = sub.add_parser("backfill", help="queue a backfill of shopflow_daily and wait (make backfill)")
-    b.add_argument("--from", dest="first", required=True, type=dt.date.fromisoformat)
-    b.add_argument("--to", dest="last", required=True, type=dt.date.fromisoformat)
+    b = sub.add_parser("backfill", help="queue a backfill of shopflow_daily and wait (make backfill)",
+                       description="Backfill shopflow_daily for the dates of a range that have landing files "
+                                   "(the others are named and skipped), starting airflow standalone if needed.")
+    b.add_argument("--from", dest="first", required=True, type=date_arg, help="first date, YYYY-MM-DD")
+    b.add_argument("--to", dest="last", required=True, type=date_arg, help="last date, YYYY-MM-DD, included")
     b.add_argument("--no-prebuild", action="store_true", help="let every run submit its own Spark job")
-    r = sub.add_parser("run", help="run shopflow_daily for dates in-process (dag.test), then training")
-    r.add_argument("--from", dest="first", required=True, type=dt.date.fromisoformat)
-    r.add_argument("--to", dest="last", required=True, type=dt.date.fromisoformat)
-    r.add_argument("--training", action="store_true", help="then run shopflow_training")
-    r.add_argument("--force-clean", action="store_true")
+    r = sub.add_parser("run", help="run shopflow_daily for dates in-process (dag.test), then training",
+                       description="Run shopflow_daily in this process (dag.test, no scheduler) for the dates "
+                                   "of a range that have landing files (the others are named and skipped).")
+    r.add_argument("--from", dest="first", required=True, type=date_arg, help="first date, YYYY-MM-DD")
+    r.add_argument("--to", dest="last", required=True, type=date_arg, help="last date, YYYY-MM-DD, included")
+    r.add_argument("--training", action="store_true", help="then run shopflow_training for the last date")
+    r.add_argument("--force-clean", action="store_true",
+                   help="rerun the Spark cleaning job even for dates whose lake partition is current")
     m = sub.add_parser("mlflow-ui", help="the MLflow UI on this project's store (make mlflow)")
-    m.add_argument("--port", type=int, default=5000)
+    m.add_argument("--port", type=int_range(1, 65535), default=5000, help="port on 127.0.0.1 (default 5000)")
 
 
 def run(args) -> int:
+    if args.action in ("backfill", "run") and args.last < args.first:
+        raise UserError(f"--to {args.last} is before --from {args.first}: give the range in order")
     if args.action == "standalone":
         return standalone()
     if args.action == "stop":
@@ -287,10 +309,17 @@ def run(args) -> int:
     if args.action == "backfill":
         return backfill(args.first.isoformat(), args.last.isoformat(), prebuild_lake=not args.no_prebuild)
 
+    from shopflow import pipeline
+
+    days, missing = pipeline.landing_dates(args.first.isoformat(), args.last.isoformat())
+    if not days:
+        raise UserError(f"no landing file in {get_settings().landing} for any date of {args.first}..{args.last}: "
+                        "land an export first (shopflow land SRC)")
+    if missing:
+        _say(f"no landing file for {describe(missing)}: those dates are skipped")
+    check_start_date(days[0])
     prepare_metadata_db()
-    days = [d.isoformat() for d in date_range(args.first, args.last)]
     run_daily(days, force_clean=args.force_clean)
     if args.training:
         run_training(days[-1])
     return 0
-

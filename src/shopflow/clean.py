@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from shopflow.config import is_remote, join
-from shopflow.dates import as_date, date_range
+from shopflow.dates import as_date, date_range, describe
 from shopflow.schema import QUARANTINE_REASONS
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,12 @@ def lake_partition_current(landing: str, lake: str, day: str | dt.date) -> bool:
     return recorded.get("job_version") == JOB_VERSION and recorded.get("source_sha256") == sha256_file(source)
 
 
-def job_arguments(day_or_range, landing: str, lake: str) -> list[str]:
-    """Application arguments of ``jobs/clean_events.py`` for a date or an inclusive (start, end) range."""
+def job_arguments(day_or_range, landing: str, lake: str, dates: Sequence | None = None) -> list[str]:
+    """Application arguments of ``jobs/clean_events.py`` for a date, an inclusive (start, end)
+    range, or (with ``dates``, and ``day_or_range`` None) exactly the dates listed."""
+    if dates is not None:
+        listed = ["--dates", ",".join(sorted(as_date(d).isoformat() for d in dates))]
+        return [*listed, "--landing", str(landing), "--lake", str(lake)]
     if isinstance(day_or_range, (tuple, list)):
         if len(day_or_range) != 2:
             raise ValueError(f"a date range is (start, end), not {day_or_range!r}")
@@ -125,20 +129,29 @@ def job_arguments(day_or_range, landing: str, lake: str) -> list[str]:
 def add_job_arguments(parser: argparse.ArgumentParser, landing: str | None, lake: str | None) -> None:
     """The arguments shared by ``jobs/clean_events.py`` and ``shopflow clean``."""
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--date", help="the one date to clean (YYYY-MM-DD)")
-    which.add_argument("--from", dest="start", metavar="START", help="first date of a range (with --to)")
+    which.add_argument("--date", help="the one date to clean (YYYY-MM-DD); its landing file must exist")
+    which.add_argument("--from", dest="start", metavar="START",
+                       help="first date of a range (with --to); dates in the range without a landing file "
+                            "are listed and skipped")
+    which.add_argument("--dates", metavar="D1,D2,...", help="exactly these dates (comma-separated); each must "
+                       "have a landing file")
     parser.add_argument("--to", dest="end", metavar="END", help="last date of the range, included")
-    parser.add_argument("--landing", default=landing, required=landing is None, help="landing folder or gs:// URI")
-    parser.add_argument("--lake", default=lake, required=lake is None, help="lake folder or gs:// URI")
+    parser.add_argument("--landing", default=landing, required=landing is None,
+                        help="landing folder or gs:// URI" + (f" (default {landing})" if landing else ""))
+    parser.add_argument("--lake", default=lake, required=lake is None,
+                        help="lake folder or gs:// URI" + (f" (default {lake})" if lake else ""))
 
 
 def dates_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[dt.date]:
-    """The dates named by ``--date`` or ``--from``/``--to``; bad combinations exit via ``parser.error``."""
+    """The dates named by ``--date``, ``--dates`` or ``--from``/``--to``; bad combinations
+    exit via ``parser.error``."""
     try:
-        if args.date:
+        if args.date or getattr(args, "dates", None):
             if args.end:
-                parser.error("--to goes with --from, not with --date")
-            return [as_date(args.date)]
+                parser.error("--to goes with --from, not with --date or --dates")
+            if args.date:
+                return [as_date(args.date)]
+            return sorted({as_date(d) for d in args.dates.split(",") if d.strip()})
         if not args.end:
             parser.error("--from needs --to")
         return date_range(args.start, args.end)
@@ -225,8 +238,11 @@ class HadoopFs:
 # Extract, transform, load
 
 
-def resolve_sources(fs: HadoopFs, dates: Sequence[dt.date], landing: str) -> dict[dt.date, str]:
-    """Map each date to its landing file; fail naming every date that has none."""
+def resolve_sources(
+    fs: HadoopFs, dates: Sequence[dt.date], landing: str, skip_missing: bool = False
+) -> dict[dt.date, str]:
+    """Map each date to its landing file; fail naming every date that has none (with
+    ``skip_missing``, log those dates and fail only when no date has a file)."""
     sources, missing = {}, []
     for day in dates:
         found = [join(landing, f"{day}{s}") for s in LANDING_SUFFIXES if fs.is_file(join(landing, f"{day}{s}"))]
@@ -236,9 +252,11 @@ def resolve_sources(fs: HadoopFs, dates: Sequence[dt.date], landing: str) -> dic
         if len(found) > 1:
             log.warning("%s: both %s exist; using %s", day, " and ".join(found), found[0])
         sources[day] = found[0]
+    names = " or ".join(f"D{s}" for s in LANDING_SUFFIXES)
+    if missing and (not skip_missing or not sources):
+        raise FileNotFoundError(f"no landing file ({names}) in {landing} for {describe(missing)}")
     if missing:
-        names = " or ".join(f"D{s}" for s in LANDING_SUFFIXES)
-        raise FileNotFoundError(f"no landing file ({names}) in {landing} for {', '.join(missing)}")
+        log.warning("no landing file (%s) in %s for %s: skipped", names, landing, describe(missing))
     return sources
 
 
@@ -585,15 +603,20 @@ def _recover(fs: HadoopFs, lake: str, dates: Iterable[dt.date]) -> None:
         fs.delete_if_empty(join(trash_root, run))
 
 
-def run_clean(spark, dates: Iterable[str | dt.date], landing: str, lake: str) -> list[dict]:
-    """Clean ``dates`` in one Spark job: landing files -> lake partitions; return the manifests."""
+def run_clean(
+    spark, dates: Iterable[str | dt.date], landing: str, lake: str, skip_missing: bool = False
+) -> list[dict]:
+    """Clean ``dates`` in one Spark job: landing files -> lake partitions; return the manifests.
+
+    A date without a landing file is an error, unless ``skip_missing`` (a range: the dates
+    that have files are cleaned, the others are logged)."""
     started_at = _now()
     days = sorted({as_date(d) for d in dates})
     if not days:
         raise ValueError("no dates to clean")
     landing, lake = _absolute(landing), _absolute(lake)
     landing_fs = HadoopFs(spark, landing)
-    sources = resolve_sources(landing_fs, days, landing)
+    sources = resolve_sources(landing_fs, days, landing, skip_missing)
     slices = slices_per_day(
         spark.sparkContext.defaultParallelism, len(days), max(landing_fs.size(p) for p in sources.values())
     )
@@ -615,12 +638,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from shopflow.errors import UserError
     from shopflow.spark import build_session
 
     dates = dates_from_args(args._parser, args)
+    skip_missing = bool(args.start)
+    if not is_remote(args.landing):
+        # Checked here, before the JVM starts: a missing named date is the user's to fix.
+        missing = [d for d in dates if local_landing_file(args.landing, d) is None]
+        if missing and (not skip_missing or len(missing) == len(dates)):
+            raise UserError(
+                f"no landing file in {args.landing} for {describe(missing)}: "
+                "land an export there first (shopflow land SRC, or shopflow generate)"
+            )
+        if missing:
+            print(f"no landing file for {describe(missing)}: skipped", flush=True)
+            dates = [d for d in dates if d not in set(missing)]
     spark = build_session("shopflow-clean", master=args.master)
     try:
-        manifests = run_clean(spark, dates, args.landing, args.lake)
+        manifests = run_clean(spark, dates, args.landing, args.lake, skip_missing=skip_missing)
     finally:
         spark.stop()
     for m in manifests:

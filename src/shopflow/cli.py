@@ -3,12 +3,18 @@
 Each sub-command lives in its own module, imported only when it runs, so
 ``shopflow --help`` and every command start fast. A command module provides
 ``add_arguments(parser)`` and ``run(args) -> int | None``.
+
+The error boundary: a user error (:class:`shopflow.errors.UserError`, a bad argument, a bad
+setting) prints ONE line, ``shopflow <command>: <problem and what to do>``, and exits 2. A
+step that ran and failed (:class:`shopflow.errors.JobFailed`: a Spark job, a DAG run) prints
+one line with its error and log file, and exits 1. Any other exception keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 #: name -> (module, one-line help)
@@ -27,6 +33,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors raised as UserError (one line) instead of usage + exit."""
+
+    def error(self, message: str):
+        from shopflow.errors import JobFailed, UserError
+
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
 def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shopflow",
@@ -42,20 +57,38 @@ def main(argv: list[str] | None = None) -> int:
     from shopflow.runtime import apply_defaults
 
     apply_defaults()
+    # MLflow announces creating and migrating its store at INFO on a first run: not the user's concern.
+    for noisy in ("mlflow.store.db.utils", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS:
         parser = _top_parser()
         if not argv or argv[0] in ("-h", "--help"):
             parser.print_help()
             return 0
-        parser.error(f"unknown command {argv[0]!r}")
+        print(f"shopflow: unknown command {argv[0]!r}; the commands are {', '.join(COMMANDS)}"
+              " (see `shopflow --help`)", file=sys.stderr)
+        return 2
     name = argv[0]
     module_name, help_text = COMMANDS[name]
-    module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"shopflow {name}", description=help_text)
-    module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
-    result = module.run(args)
+    from shopflow.config import ConfigError
+    from shopflow.errors import JobFailed, UserError
+
+    try:
+        module = importlib.import_module(module_name)
+        parser = _Parser(prog=f"shopflow {name}", description=help_text)
+        module.add_arguments(parser)
+        args = parser.parse_args(argv[1:])
+        result = module.run(args)
+    except UserError as exc:
+        print(f"shopflow {name}: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except JobFailed as exc:
+        print(f"shopflow {name}: {exc.one_line()}", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(f"shopflow {name}: {exc} (fix the environment variable)", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

@@ -31,3 +31,18 @@ def date_range(start: Any, end: Any) -> list[dt.date]:
     if last < first:
         raise ValueError(f"date range ends ({last}) before it starts ({first})")
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def describe(days) -> str:
+    """Dates as short text, runs of consecutive dates as ``first..last``:
+    ``2019-10-02..2019-10-30, 2019-11-04``."""
+    parts: list[str] = []
+    ordered = sorted({as_date(d) for d in days})
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and (ordered[j + 1] - ordered[j]).days == 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}..{ordered[j]}")
+        i = j + 1
+    return ", ".join(parts)

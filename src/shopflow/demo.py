@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -26,12 +25,20 @@ DEMO_SCALE = 0.02
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--data", help="land this real export (CSV or CSV.gz) instead of generating a month")
-    parser.add_argument("--scale", type=float, default=DEMO_SCALE, help=f"sample size, 1.0 = the real month ({DEMO_SCALE})")
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2019, 11, 1))
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=46)
-    parser.add_argument("--skip-training", action="store_true")
+    from shopflow.errors import date_arg, int_range, positive_float
+
+    parser.add_argument("--data", metavar="EXPORT",
+                        help="land this real export (CSV or CSV.gz) instead of generating a month; "
+                             "only the dates it has rows for are run")
+    parser.add_argument("--scale", type=positive_float, default=DEMO_SCALE,
+                        help=f"generated sample size, 1.0 = the real month ({DEMO_SCALE}); ignored with --data")
+    parser.add_argument("--start", type=date_arg, default=dt.date(2019, 11, 1),
+                        help="first generated date, YYYY-MM-DD (2019-11-01); ignored with --data")
+    parser.add_argument("--days", type=int_range(1), default=30,
+                        help="number of generated days (30); ignored with --data")
+    parser.add_argument("--seed", type=int, default=46, help="seed of the generated sample (46); ignored with --data")
+    parser.add_argument("--skip-training", action="store_true",
+                        help="stop after the daily runs: no shopflow_training (models, recommendations)")
 
 
 def _step(text: str) -> None:
@@ -41,7 +48,12 @@ def _step(text: str) -> None:
 def run(args) -> int:
     from shopflow import airflow_local, pipeline
 
+    from shopflow.dates import date_range, describe
+    from shopflow.errors import UserError, existing_file
+
     settings = get_settings()
+    if args.data:
+        existing_file(args.data, "export")  # before anything starts
     started = time.perf_counter()
     print(f"shopflow demo: SHOPFLOW_HOME={settings.home}", flush=True)
 
@@ -53,8 +65,12 @@ def run(args) -> int:
         dates = sorted(report.per_day)
         print(f"  {report.rows_in:,} rows in = {report.rows_landed:,} landed + {report.rows_rejected:,} rejected")
         if not dates:
-            print("nothing landed", file=sys.stderr)
-            return 1
+            raise UserError(f"{args.data}: no row could be landed ({report.rows_rejected:,} rejected, see "
+                            f"{report.rejects_file}); check that it is a REES46 export")
+        gaps = sorted(set(d.isoformat() for d in date_range(dates[0], dates[-1])) - set(dates))
+        if gaps:
+            print(f"  the export has rows for {len(dates)} of the {len(dates) + len(gaps)} dates in "
+                  f"{dates[0]}..{dates[-1]}; no rows for {describe(gaps)}: those dates are skipped")
         if dt.date.fromisoformat(dates[0]) < settings.start_date:
             # The DAG reads its start date when this process parses it below.
             os.environ["SHOPFLOW_START_DATE"] = dates[0]
@@ -71,7 +87,7 @@ def run(args) -> int:
 
     _step(f"Spark: cleaning {first}..{last} in one job")
     t = time.perf_counter()
-    built = pipeline.clean_range(first, last)
+    built = pipeline.clean_range(first, last, on_date=_print_manifest)
     print(f"  {len(built)} partitions built in {time.perf_counter() - t:.0f} s"
           if built else "  lake already current for every date (nothing to do)")
 
@@ -89,6 +105,11 @@ def run(args) -> int:
     print_summary(settings, first, last)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s", flush=True)
     return 0
+
+
+def _print_manifest(manifest: dict) -> None:
+    print(f"  {manifest['event_date']}: {manifest['rows_in']:,} rows in, {manifest['rows_valid']:,} valid, "
+          f"{manifest['duplicates_dropped']:,} duplicates, {manifest['rows_quarantined']:,} quarantined", flush=True)
 
 
 def print_summary(settings, first: str, last: str) -> None:

@@ -705,7 +705,8 @@ def generate(cfg: GeneratorConfig, out: str | Path, workers: int | None = None, 
     _WORKER.update(cfg=cfg, catalog=catalog, people=people, fmt=_Formatter(catalog, people))
     dates = cfg.dates
     jobs = [(d, f, str(out)) for d, f in zip(dates, day_factors(dates))]
-    workers = max(1, min(workers or os.cpu_count() or 1, 2, len(jobs)))
+    # An explicit worker count is used as given; more workers than days would idle.
+    workers = max(1, min(workers or min(os.cpu_count() or 1, 2), len(jobs)))
     per_day = {}
     if workers == 1:
         results = map(_generate_one, jobs)
@@ -743,23 +744,28 @@ def generate(cfg: GeneratorConfig, out: str | Path, workers: int | None = None, 
 
 
 def add_arguments(parser) -> None:
+    from shopflow.errors import date_arg, int_range, positive_float
+
     parser.add_argument("--out", help="folder for the daily files (default: $SHOPFLOW_HOME/landing)")
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2019, 11, 1), help="first date (2019-11-01)")
-    parser.add_argument("--days", type=int, default=30, help="number of days (30)")
-    parser.add_argument("--scale", type=float, default=DEFAULT_SCALE,
+    parser.add_argument("--start", type=date_arg, default=dt.date(2019, 11, 1), help="first date, YYYY-MM-DD (2019-11-01)")
+    parser.add_argument("--days", type=int_range(1), default=30, help="number of days, one file each (30)")
+    parser.add_argument("--scale", type=positive_float, default=DEFAULT_SCALE,
                         help=f"size relative to the real November file, 1.0 = 67.5M rows a month ({DEFAULT_SCALE})")
-    parser.add_argument("--events-per-day", type=int, help="mean events per day (overrides --scale)")
-    parser.add_argument("--users", type=int, help="number of users (overrides --scale)")
-    parser.add_argument("--products", type=int, help="number of products (overrides --scale)")
-    parser.add_argument("--seed", type=int, default=46)
-    parser.add_argument("--dup-rate", type=float, default=0.002, help="share of rows written twice (0.002)")
+    parser.add_argument("--events-per-day", type=int_range(1), help="mean events per day (overrides --scale)")
+    parser.add_argument("--users", type=int_range(1), help="number of users (overrides --scale)")
+    parser.add_argument("--products", type=int_range(200), help="number of products, at least 200 (overrides --scale)")
+    parser.add_argument("--seed", type=int, default=46,
+                        help="random seed: the same seed and sizes write the same bytes (46)")
+    parser.add_argument("--dup-rate", type=float, default=0.002, help="share of rows written twice, 0 to 0.5 (0.002)")
     parser.add_argument("--remove-from-cart", action="store_true", help="also emit remove_from_cart events")
-    parser.add_argument("--compresslevel", type=int, default=1, help="gzip level 0-3 (ISA-L; 1: fast)")
-    parser.add_argument("--workers", type=int, help="processes (default: up to 2)")
+    parser.add_argument("--compresslevel", type=int_range(0, 3), default=1, help="gzip level 0-3 (ISA-L; 1: fast)")
+    parser.add_argument("--workers", type=int_range(1), help="processes generating days in parallel (default: the "
+                        "CPU count, at most 2); never more than one per day, and the output does not depend on it")
 
 
 def run(args) -> int:
     from shopflow.config import get_settings
+    from shopflow.errors import UserError
 
     cfg = GeneratorConfig.from_scale(
         args.scale,
@@ -776,7 +782,6 @@ def run(args) -> int:
     try:
         cfg.validate()
     except ValueError as exc:
-        print(f"shopflow generate: {exc}", file=sys.stderr)
-        return 2
+        raise UserError(str(exc)) from None
     generate(cfg, args.out or get_settings().landing, workers=args.workers)
     return 0

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shopflow.errors import UserError
 from shopflow.schema import RAW_COLUMNS, RAW_HEADER
 
 N_FIELDS = len(RAW_COLUMNS)
@@ -42,7 +43,7 @@ _INDEX_NAMES = {b"", b"unnamed: 0", b"index", b"id", b"_c0"}
 FLUSH_LINES = 20_000
 
 
-class LandingError(ValueError):
+class LandingError(UserError, ValueError):
     """The source cannot be landed as it is; the message says why and what was expected."""
 
 
@@ -91,11 +92,10 @@ def detect_layout(first_line: bytes) -> tuple[str, bool]:
         return "no_header", True
     if len(fields) == N_FIELDS + 1 and fields[0].isdigit() and _EVENT_START.match(fields[1]):
         return "index_column_no_header", True
+    found = first_line[:120].decode("utf-8", "replace")
     raise LandingError(
-        "the first line is not the REES46 header.\n"
-        f"  expected: {RAW_HEADER}\n"
-        f"  found:    {first_line[:300].decode('utf-8', 'replace')}\n"
-        "A leading index column and a file without a header are recognised; other layouts are not."
+        f"unknown layout: the first line {found!r} is neither the REES46 header ({RAW_HEADER}), "
+        "that header after an index column, nor an event; export the 9 columns in that order"
     )
 
 
@@ -162,8 +162,10 @@ def land(source: str | Path, out: str | Path, compresslevel: int = 1, log=print)
     """Split ``source`` into ``out/YYYY-MM-DD.csv.gz``; return the row accounting."""
     source = Path(source)
     out = Path(out)
+    if not source.exists():
+        raise LandingError(f"{source}: no such file; check the path of the export")
     if not source.is_file():
-        raise LandingError(f"{source}: no such file")
+        raise LandingError(f"{source} is not a file; give the path of one CSV or CSV.gz export")
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     rejects_dir = out / "rejects"
@@ -177,7 +179,7 @@ def land(source: str | Path, out: str | Path, compresslevel: int = 1, log=print)
     with _open_source(source) as fh:
         first = fh.readline()
         if not first:
-            raise LandingError(f"{source}: the file is empty")
+            raise LandingError(f"{source}: the file is empty; nothing to land")
         layout, first_is_data = detect_layout(first.rstrip(b"\r\n"))
         report = LandReport(source=str(source), header=layout)
         if layout != "header":
@@ -254,9 +256,11 @@ def _parse_date(prefix: bytes) -> str | None:
 
 
 def add_arguments(parser) -> None:
+    from shopflow.errors import int_range
+
     parser.add_argument("source", metavar="SRC", help="a monthly export, CSV or CSV.gz (e.g. 2019-Nov.csv)")
     parser.add_argument("--out", help="landing folder (default: $SHOPFLOW_HOME/landing)")
-    parser.add_argument("--compresslevel", type=int, default=1, help="gzip level 0-3 (ISA-L)")
+    parser.add_argument("--compresslevel", type=int_range(0, 3), default=1, help="gzip level 0-3 (ISA-L; default 1)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -264,11 +268,7 @@ def run(args) -> int:
     from shopflow.config import get_settings
 
     out = args.out or get_settings().landing
-    try:
-        report = land(args.source, out, compresslevel=args.compresslevel)
-    except LandingError as exc:
-        print(f"shopflow land: {args.source}: {exc}", file=sys.stderr)
-        return 2
+    report = land(args.source, out, compresslevel=args.compresslevel)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0

@@ -77,7 +77,9 @@ def build_marts(
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
         raise ValueError(f"window_days must be a positive integer, not {window_days!r}")
     if not wh.table_exists("events"):
-        raise RuntimeError("the warehouse has no events table yet: run `shopflow load` for a date first")
+        from shopflow.errors import UserError
+
+        raise UserError("the warehouse has no events table yet: run `shopflow load` for a date first")
     models = list(models)
     rows = {}
     for name in models:
@@ -207,10 +209,12 @@ def _run_check(wh: Warehouse, check_sql: str, day: dt.date) -> dict:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", required=True, type=as_date, help="the run date (YYYY-MM-DD)")
+    from shopflow.errors import date_arg, int_range
+
+    parser.add_argument("--date", required=True, type=date_arg, help="the run date (YYYY-MM-DD)")
     parser.add_argument(
         "--window-days",
-        type=int,
+        type=int_range(1),
         default=DEFAULT_WINDOW_DAYS,
         help=f"trailing window of the as-of marts, ending on --date (default {DEFAULT_WINDOW_DAYS})",
     )

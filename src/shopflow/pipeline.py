@@ -7,6 +7,7 @@ importing this module (which DAG files do) stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
@@ -79,27 +80,53 @@ def clean_needed(day: str, force: bool = False, settings: Settings | None = None
     return bool(force) or not lake_partition_current(settings.landing, settings.lake, day)
 
 
-def clean_job_arguments(day_or_range, settings: Settings | None = None) -> list[str]:
+def clean_job_arguments(day_or_range, settings: Settings | None = None, dates=None) -> list[str]:
     from shopflow.clean import job_arguments
 
     settings = settings or get_settings()
-    return job_arguments(day_or_range, settings.landing, settings.lake)
+    return job_arguments(day_or_range, settings.landing, settings.lake, dates=dates)
 
 
-def clean_range(first: str, last: str, settings: Settings | None = None, force: bool = False) -> list[str]:
-    """Build the lake for a date range with ONE spark-submit (one JVM), skipping a run when
-    every partition is already current. Returns the dates the job (re)built."""
-    import subprocess
-    import sys
-
+def landing_dates(first: str, last: str, settings: Settings | None = None) -> tuple[list[str], list[str]]:
+    """The dates of ``first..last`` split into (with a landing file, without one); a gs://
+    landing folder cannot be listed here, so every date counts as present."""
+    from shopflow.clean import local_landing_file
+    from shopflow.config import is_remote
     from shopflow.dates import date_range
-    from shopflow.runtime import REPO_ROOT
 
     settings = settings or get_settings()
     days = [d.isoformat() for d in date_range(first, last)]
-    todo = [d for d in days if clean_needed(d, force, settings)]
+    if is_remote(settings.landing):
+        return days, []
+    present = [d for d in days if local_landing_file(settings.landing, d) is not None]
+    return present, [d for d in days if d not in set(present)]
+
+
+def clean_range(
+    first: str, last: str, settings: Settings | None = None, force: bool = False, on_date=None
+) -> list[str]:
+    """Build the lake for the dates of ``first..last`` that have landing files with ONE
+    spark-submit (one JVM), skipping the run when every such partition is already current.
+    Returns the dates the job (re)built; dates without a landing file are skipped (callers
+    name them with :func:`landing_dates`).
+
+    Spark's own output goes to ``$SHOPFLOW_HOME/logs/clean-FIRST-LAST.log``; ``on_date`` is
+    called with each date's manifest as the job reports it. A failed job raises JobFailed
+    with the job's error message and the log's path."""
+    import json
+    import subprocess
+    import sys
+
+    from shopflow.errors import JobFailed
+    from shopflow.runtime import REPO_ROOT
+
+    settings = settings or get_settings()
+    present, _ = landing_dates(first, last, settings)
+    todo = [d for d in present if clean_needed(d, force, settings)]
     if not todo:
         return []
+    log_path = Path(settings.home) / "logs" / f"clean-{todo[0]}-{todo[-1]}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     spark_submit = Path(sys.executable).with_name("spark-submit")
     cmd = [
         str(spark_submit),
@@ -107,13 +134,32 @@ def clean_range(first: str, last: str, settings: Settings | None = None, force: 
         "--driver-memory", "2g",
         "--conf", "spark.ui.showConsoleProgress=false",
         str(REPO_ROOT / "jobs" / "clean_events.py"),
-        *clean_job_arguments((todo[0], todo[-1]), settings),
+        *clean_job_arguments(None, settings, dates=todo),
     ]
-    log.info("bulk clean %s..%s: %s", todo[0], todo[-1], " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"spark-submit failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return days[days.index(todo[0]): days.index(todo[-1]) + 1]
+    log.info("bulk clean %s..%s (%d dates): %s; Spark log %s", todo[0], todo[-1], len(todo), " ".join(cmd), log_path)
+    with open(log_path, "w") as sink:
+        sink.write(" ".join(cmd) + "\n")
+        sink.flush()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=sink, text=True)
+        for line in proc.stdout:
+            sink.write(line)
+            sink.flush()
+            if on_date is not None and line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    on_date(json.loads(line))
+        returncode = proc.wait()
+    if returncode != 0:
+        error = _last_python_error(log_path.read_text(errors="replace"))
+        raise JobFailed(f"the Spark cleaning job failed for {todo[0]}..{todo[-1]}: {error} (Spark log: {log_path})")
+    return todo
+
+
+def _last_python_error(text: str) -> str:
+    """The last ``SomeError: message`` line of a Python traceback in a log, or a pointer to the log."""
+    import re
+
+    found = re.findall(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit|Failed)\w*: .+)$", text, flags=re.MULTILINE)
+    return found[-1].strip() if found else "no Python error in the log (exit code only)"
 
 
 def load_partition(day: str, settings: Settings | None = None) -> int:

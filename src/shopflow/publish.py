@@ -208,9 +208,12 @@ def publish_recommendations(run_date, settings=None, params: dict | None = None)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--run-date", help="last day of activity considered (default: the latest event_date)")
-    parser.add_argument("-k", type=int, default=PUBLISH_DEFAULTS["k"], help="items per user (default 15)")
-    parser.add_argument("--active-days", type=int, default=PUBLISH_DEFAULTS["active_days"],
+    from shopflow.errors import date_arg, int_range
+
+    parser.add_argument("--run-date", type=date_arg,
+                        help="last day of activity considered, YYYY-MM-DD (default: the latest event_date)")
+    parser.add_argument("-k", type=int_range(1), default=PUBLISH_DEFAULTS["k"], help="items per user (default 15)")
+    parser.add_argument("--active-days", type=int_range(1), default=PUBLISH_DEFAULTS["active_days"],
                         help="a user is active with any event in this many days up to the run date (default 30)")
 
 

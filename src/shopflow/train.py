@@ -530,14 +530,49 @@ def train_content(run_date, params: dict | None = None, settings=None) -> dict[s
 # --------------------------------------------------------------------------- CLI
 
 
-def _values(text: str, cast):
-    parts = [cast(p) for p in str(text).split(",") if p.strip()]
+def _values(text: str, cast, name: str = "value"):
+    from shopflow.errors import ParamError
+
+    try:
+        parts = [cast(p) for p in str(text).split(",") if p.strip()]
+    except ValueError:
+        kind = "whole numbers" if cast is int else "numbers"
+        raise ParamError(f"--{name} {text!r}: give {kind} (comma-separated with --sweep)") from None
+    if not parts:
+        raise ParamError(f"--{name} is empty: give a value")
     return parts[0] if len(parts) == 1 else parts
 
 
+def check_params(als: dict | None, content: dict | None, sweep: bool = False) -> None:
+    """Refuse bad ALS/content settings as a ParamError (a user error), before anything starts.
+
+    The same checks train_als and train_content make, run here so the CLI answers at once."""
+    from shopflow.errors import ParamError, checked
+    from shopflow.recommend.als import ALSParams
+    from shopflow.recommend.content import ContentParams
+    from shopflow.recommend.data import parse_weights
+
+    if als is not None:
+        listed = sorted(k for k, v in als.items() if isinstance(v, (list, tuple)))
+        if listed and not sweep:
+            raise ParamError(f"several values for {', '.join(listed)} need --sweep")
+        for setting in (_grid(als) if sweep else [als]):
+            merged = checked(_merge, ALS_DEFAULTS, setting, ALS_MODEL_KEYS)
+            checked(ALSParams.from_mapping, merged)
+            checked(window, dt.date(2000, 1, 1), int(merged["window_days"]), int(merged["test_days"]))
+            checked(parse_weights, merged["weights"])
+    if content is not None:
+        merged = checked(_merge, CONTENT_DEFAULTS, content, CONTENT_MODEL_KEYS)
+        checked(ContentParams.from_mapping, merged)
+        checked(window, dt.date(2000, 1, 1), int(merged["window_days"]), int(merged["test_days"]))
+
+
 def add_arguments(parser) -> None:
+    from shopflow.errors import date_arg, int_range
+
     parser.add_argument("model", choices=("als", "content", "all"), help="which recommender to train")
-    parser.add_argument("--run-date", help="last day of the data window (default: the latest event_date in the warehouse)")
+    parser.add_argument("--run-date", type=date_arg,
+                        help="last day of the data window, YYYY-MM-DD (default: the latest event_date in the warehouse)")
     parser.add_argument("--sweep", action="store_true", help="ALS: one child run per setting of the grid under a parent run")
     parser.add_argument("--factors", help="ALS latent factors (comma-separated values with --sweep)")
     parser.add_argument("--regularization", help="ALS regularization (comma-separated with --sweep)")
@@ -545,10 +580,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--iterations", help="ALS iterations (comma-separated with --sweep)")
     parser.add_argument("--seed", type=int, help="random seed of every model and split (default 42)")
     parser.add_argument("--weights", help="ALS signal weights per event type, e.g. view=0.1,cart=0.5,purchase=1")
-    parser.add_argument("--window-days", type=int, help="days of data up to the run date (default 30)")
-    parser.add_argument("--test-days", type=int, help="last days held out by the temporal protocol (default 7)")
-    parser.add_argument("--dims", type=int, help="content: SVD dimensions (default 100)")
-    parser.add_argument("--n-trees", type=int, help="content: Annoy trees (default 50)")
+    parser.add_argument("--window-days", type=int_range(2), help="days of data up to the run date (default 30)")
+    parser.add_argument("--test-days", type=int_range(1), help="last days held out by the temporal protocol (default 7)")
+    parser.add_argument("--dims", type=int_range(1), help="content: SVD dimensions (default 100)")
+    parser.add_argument("--n-trees", type=int_range(1), help="content: Annoy trees (default 50)")
 
 
 def _latest_event_date(settings) -> dt.date:
@@ -557,12 +592,14 @@ def _latest_event_date(settings) -> dt.date:
 
     from shopflow.warehouse import get_warehouse
 
+    from shopflow.errors import UserError
+
     with get_warehouse(settings) as wh:
         if not wh.table_exists("events"):
-            raise SystemExit("the warehouse has no events table: load some days first (shopflow load)")
+            raise UserError("the warehouse has no events table: load some days first (shopflow load, or make demo)")
         latest = wh.query("select max(event_date) as latest from events")["latest"].iloc[0]
     if pd.isna(latest):
-        raise SystemExit("the events table is empty: load some days first (shopflow load)")
+        raise UserError("the events table is empty: load some days first (shopflow load, or make demo)")
     return as_date(latest)
 
 
@@ -570,23 +607,29 @@ def run(args) -> int:
     from shopflow.config import get_settings
 
     settings = get_settings()
-    run_date = as_date(args.run_date) if args.run_date else _latest_event_date(settings)
     common = {"seed": args.seed, "window_days": args.window_days, "test_days": args.test_days}
-    results = []
+    als = content = None
     if args.model in ("als", "all"):
         als = {
             **common,
-            "factors": _values(args.factors, int) if args.factors else None,
-            "regularization": _values(args.regularization, float) if args.regularization else None,
-            "alpha": _values(args.alpha, float) if args.alpha else None,
-            "iterations": _values(args.iterations, int) if args.iterations else None,
+            "factors": _values(args.factors, int, "factors") if args.factors is not None else None,
+            "regularization": (_values(args.regularization, float, "regularization")
+                               if args.regularization is not None else None),
+            "alpha": _values(args.alpha, float, "alpha") if args.alpha is not None else None,
+            "iterations": _values(args.iterations, int, "iterations") if args.iterations is not None else None,
             "weights": args.weights,
         }
-        results.append(train_als(run_date, {k: v for k, v in als.items() if v is not None}, sweep=args.sweep,
-                                 settings=settings))
+        als = {k: v for k, v in als.items() if v is not None}
     if args.model in ("content", "all"):
         content = {**common, "dims": args.dims, "n_trees": args.n_trees}
-        results.append(train_content(run_date, {k: v for k, v in content.items() if v is not None}, settings=settings))
+        content = {k: v for k, v in content.items() if v is not None}
+    check_params(als, content, sweep=args.sweep)
+    run_date = args.run_date or _latest_event_date(settings)
+    results = []
+    if als is not None:
+        results.append(train_als(run_date, als, sweep=args.sweep, settings=settings))
+    if content is not None:
+        results.append(train_content(run_date, content, settings=settings))
     for result in results:
         _print_result(result)
     return 0

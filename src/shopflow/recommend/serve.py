@@ -152,11 +152,15 @@ def recommend_for(user_id: int, item_id: int | None, k: int, als, content, histo
 
 
 def add_arguments(parser) -> None:
+    from shopflow.errors import date_arg, int_range
+
     parser.add_argument("--user", type=int, required=True, help="user id")
     parser.add_argument("--item", type=int, help="the product the user is looking at")
-    parser.add_argument("-k", type=int, default=15, help="number of items (default 15)")
-    parser.add_argument("--run-date", help="today for the history look-up (default: the latest event_date)")
-    parser.add_argument("--history-days", type=int, default=30, help="days of history read from the warehouse")
+    parser.add_argument("-k", type=int_range(1), default=15, help="number of items (default 15)")
+    parser.add_argument("--run-date", type=date_arg,
+                        help="today for the history look-up, YYYY-MM-DD (default: the latest event_date)")
+    parser.add_argument("--history-days", type=int_range(1), default=30,
+                        help="days of history read from the warehouse (default 30)")
 
 
 def run(args) -> int:
@@ -173,8 +177,9 @@ def run(args) -> int:
     als = tracking.load_champion(tracking.ALS, settings, client)
     content = tracking.load_champion(tracking.CONTENT, settings, client)
     if als is None and content is None:
-        print("no champion model in the registry: run `shopflow train all` first", file=sys.stderr)
-        return 1
+        from shopflow.errors import UserError
+
+        raise UserError("no champion model in the registry: run `shopflow train all` (or make demo) first")
     with get_warehouse(settings) as wh:
         history = History()
         if wh.table_exists("events"):
