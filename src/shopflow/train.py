@@ -31,6 +31,9 @@ ALS_DEFAULTS: dict[str, Any] = {
     "k": 15,
     "weights": "purchase=1",
     "num_threads": 0,
+    # the item-to-item baseline beside popularity (recommend/itemknn.py): cosine or bm25
+    "itemknn": "cosine",
+    "itemknn_neighbours": 100,
 }
 CONTENT_DEFAULTS: dict[str, Any] = {"window_days": 30, "k": 10, "recall_sample": 1000}
 #: Days held out by the temporal protocol, unless the window is shorter (then window_days - 1).
@@ -174,6 +177,7 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
     from shopflow.recommend.artifacts import TrainedALS
     from shopflow.recommend.data import build_interactions, format_weights, parse_weights
     from shopflow.recommend.evaluation import evaluate_with_baseline, random_split, temporal_split
+    from shopflow.recommend.itemknn import ItemKNNRecommender
 
     settings = _merge(ALS_DEFAULTS, params, ALS_MODEL_KEYS)
     model_params = ALSParams.from_mapping(settings)
@@ -185,6 +189,9 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
     def make():
         return ALSRecommender(model_params, num_threads=threads, track_loss=False)
 
+    def make_itemknn():
+        return ItemKNNRecommender(int(settings["itemknn_neighbours"]), str(settings["itemknn"]), num_threads=threads)
+
     full = build_interactions(events, weights)
     if full.purchases.nnz == 0:
         raise ValueError(f"no purchases between {days['start_date']} and {days['end_date']}: nothing to train on")
@@ -192,7 +199,7 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
 
     start = time.perf_counter()
     split = random_split(full, float(settings["test_fraction"]), model_params.seed)
-    _, random_metrics = evaluate_with_baseline(make, split, k)
+    _, random_metrics = evaluate_with_baseline(make, split, k, make_itemknn)
     timings["random_protocol_seconds"] = time.perf_counter() - start
     metrics.update(random_metrics)
 
@@ -208,7 +215,7 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
     else:
         temporal = temporal_split(events, cutoff, weights)
         temporal_info = temporal.info
-        temporal_model, temporal_metrics = evaluate_with_baseline(make, temporal, k)
+        temporal_model, temporal_metrics = evaluate_with_baseline(make, temporal, k, make_itemknn)
     timings["temporal_protocol_seconds"] = time.perf_counter() - start
     metrics.update({f"temporal_{key}": value for key, value in temporal_metrics.items()})
 
@@ -229,6 +236,7 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
         "test_days": int(settings["test_days"]),
         "test_fraction": float(settings["test_fraction"]),
         "k": k,
+        **make_itemknn().params(),
         "n_event_rows": len(events),
         "n_events": n_events,
         "n_users": counts["n_users"],
@@ -237,6 +245,9 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
         "n_purchase_pairs": counts["n_purchase_pairs"],
     }
     metrics.update({
+        # The popularity one is a gate of the promotion (recommend/promotion.py); item-kNN is recorded.
+        "beats_popularity": _beats(metrics, f"temporal_ndcg_at_{k}", f"temporal_baseline_ndcg_at_{k}"),
+        "beats_itemknn": _beats(metrics, f"temporal_ndcg_at_{k}", f"temporal_itemknn_ndcg_at_{k}"),
         "sparsity": counts["sparsity"],
         "random_test_pairs": split.info["test_pairs"],
         **{f"temporal_{key}": value for key, value in temporal_info.items() if key != "cutoff"},
@@ -251,6 +262,15 @@ def fit_als(events, run_date, params: Mapping[str, Any] | None = None) -> dict[s
     return {"trained": trained, "loss": final.loss, "metrics": metrics, "params": logged,
             "info": {"random": split.info, "temporal": temporal_info}, "note": note,
             "temporal": {"split": temporal, "model": temporal_model, "cutoff": cutoff, "k": k, "threads": threads}}
+
+
+def _beats(metrics: Mapping[str, float], mine: str, theirs: str) -> float:
+    """1.0 when metric ``mine`` is strictly above ``theirs``, 0.0 when not, NaN when either is
+    missing (no temporal split)."""
+    import math
+
+    a, b = metrics.get(mine, math.nan), metrics.get(theirs, math.nan)
+    return math.nan if math.isnan(a) or math.isnan(b) else float(a > b)
 
 
 def _grid(params: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -30,6 +30,9 @@ RUN1 = {
     "temporal_precision_at_15": 0.022, "temporal_ndcg_at_15": 0.035, "temporal_recall_at_15": 0.041,
     "temporal_baseline_precision_at_15": 0.018, "temporal_baseline_ndcg_at_15": 0.014,
     "temporal_baseline_recall_at_15": 0.02,
+    "itemknn_ndcg_at_15": 0.05, "itemknn_precision_at_15": 0.03,
+    "temporal_itemknn_ndcg_at_15": 0.028, "temporal_itemknn_precision_at_15": 0.02,
+    "temporal_itemknn_recall_at_15": 0.025, "itemknn_seconds": 1.5,
 }
 RUN1_LOSS = [0.9, 0.5, 0.25, 0.2]
 RUN2 = {**RUN1, "temporal_ndcg_at_15": 0.030, "ndcg_at_15": 0.040}
@@ -207,3 +210,25 @@ def test_unreadable_store_is_a_note_not_a_crash(tmp_path):
     sec = section(parse(html), 7)
     assert "Could not read the MLflow tracking store at http://mlflow.invalid:5000: ConnectionError" in sec["text"]
     assert "secret" not in html
+
+
+def test_section_shows_the_item_knn_baseline(store, tmp_path):
+    from shopflow.report import render_report
+
+    uri, _ = store
+    html = render_report(settings_for(uri, tmp_path))
+    elements = parse(html)
+    cells = {(e["data-model"], e["data-metric"]): e for e in elements if e.get("data-model")}
+    assert float(cells[(ALS, "itemknn_ndcg_at_15")]["data-value"]) == 0.05
+    assert float(cells[(ALS, "temporal_itemknn_ndcg_at_15")]["data-value"]) == 0.028
+    # a metric item-kNN did not log is a dash, not a number
+    assert cells[(ALS, "itemknn_map_at_15")]["text"] == "—"
+    # temporal ndcg@15: ALS 0.035 against item-kNN 0.028, 0.035 / 0.028 = 1.25x
+    assert "0.0140 for popularity (2.50×) and 0.0280 for item-kNN (ALS beats it) on the temporal split" in section(
+        elements, 7)["text"]
+    rows = [e["text"] for e in elements if e["tag"] == "tr"]
+    assert any(r.startswith("temporal splitndcg@15") and r.endswith("0.02801.25×") for r in rows)
+    figure = re.search(r'Plotly.newPlot\(\s*"fig-als-champion",\s*(\[.*?\]),\s*\{', html, re.S).group(1)
+    assert '"name":"item-kNN baseline"' in figure
+    # the temporal panel's item-kNN bars: precision, recall, ndcg as logged
+    assert '"y":[0.02,0.025,0.028],"type":"bar","xaxis":"x2"' in figure.replace(" ", "")

@@ -92,9 +92,15 @@ def test_both_protocols_and_the_baseline_are_logged(trained):
     metrics = client.get_run(runs["good"]["run_id"]).data.metrics
     for prefix in ("", "temporal_"):
         for name in DESIGN_METRICS:
-            for variant in (f"{prefix}{name}", f"{prefix}baseline_{name}"):
+            for variant in (f"{prefix}{name}", f"{prefix}baseline_{name}", f"{prefix}itemknn_{name}"):
                 assert 0.0 <= metrics[variant] <= 1.0, variant
         assert metrics[f"{prefix}users_evaluated"] > 0
+        assert metrics[f"{prefix}itemknn_seconds"] > 0
+    params = client.get_run(runs["good"]["run_id"]).data.params
+    assert (params["itemknn_method"], params["itemknn_neighbours"]) == ("cosine", "100")
+    # the flags say which side of each baseline the temporal ndcg@15 fell
+    assert metrics["beats_popularity"] == 1.0
+    assert metrics["beats_itemknn"] == float(metrics["temporal_ndcg_at_15"] > metrics["temporal_itemknn_ndcg_at_15"])
     # on the planted blocks ALS wins under both protocols
     assert metrics["ndcg_at_15"] > metrics["baseline_ndcg_at_15"]
     assert metrics["temporal_ndcg_at_15"] > metrics["temporal_baseline_ndcg_at_15"]
@@ -113,6 +119,16 @@ def test_champion_rule_in_the_registry(trained):
     assert third.tags["champion_decision"] == "kept"
     assert client.get_run(third.run_id).data.tags["champion_decision"] == "kept"
     assert client.get_model_version_by_alias(tracking.ALS, "champion").version == 2
+    # v2 was compared with v1 on its own split: v1's metrics there, the interval and its settings
+    metrics = client.get_run(good["run_id"]).data.metrics
+    assert metrics["champion_temporal_ndcg_at_15"] < metrics["temporal_ndcg_at_15"]
+    assert metrics["promotion_users"] == metrics["temporal_users_evaluated"]
+    assert (metrics["promotion_resamples"], metrics["promotion_seed"]) == (1000, 3)
+    assert 0 < metrics["promotion_ci_low"] <= metrics["promotion_mean_difference"] <= metrics["promotion_ci_high"]
+    assert metrics["promotion_mean_difference"] == pytest.approx(
+        metrics["temporal_ndcg_at_15"] - metrics["champion_temporal_ndcg_at_15"])
+    assert client.get_run(good["run_id"]).data.tags["champion_rule"] == "paired_bootstrap"
+    assert third.tags["champion_previous_version"] == "2"
 
 
 def test_the_logged_model_scores_from_the_registry(trained):

@@ -254,12 +254,16 @@ def evaluate_per_user(model, split: Split, k: int = 15) -> tuple[dict[str, float
 
 
 def evaluate_with_baseline(
-    make_model: Callable[[], object], split: Split, k: int = 15
+    make_model: Callable[[], object], split: Split, k: int = 15, make_itemknn: Callable[[], object] | None = None
 ) -> tuple[object, dict[str, float]]:
-    """Fit ``make_model()`` and the popularity baseline on the same split and score both.
+    """Fit ``make_model()`` and the baselines on the same split and score them all.
 
-    Returns the fitted model and metrics, the baseline's under a ``baseline_`` prefix.
+    Returns the fitted model and metrics, the popularity baseline's under a ``baseline_``
+    prefix and, with ``make_itemknn``, the item-kNN baseline's (fitted on the same signal as the
+    model) under ``itemknn_``, with its fit and evaluation time as ``itemknn_seconds``.
     """
+    import time
+
     from shopflow.recommend.popularity import PopularityRecommender
 
     model = make_model().fit(split.train.matrix)
@@ -268,6 +272,13 @@ def evaluate_with_baseline(
     for key, value in evaluate(baseline, split, k).items():
         if key != "users_evaluated":
             metrics[f"baseline_{key}"] = value
+    if make_itemknn is not None:
+        start = time.perf_counter()
+        knn = make_itemknn().fit(split.train.matrix)
+        for key, value in evaluate(knn, split, k).items():
+            if key != "users_evaluated":
+                metrics[f"itemknn_{key}"] = value
+        metrics["itemknn_seconds"] = time.perf_counter() - start
     return model, metrics
 
 

@@ -283,11 +283,16 @@ def _nan(value) -> bool:
 
 
 def gate_failures(client, name: str, run_id: str) -> list[str]:
-    """The gates of ``tracking.GATES`` the run misses."""
+    """The gates the run misses: those of ``tracking.GATES``, and for ALS the popularity
+    baseline, which it must beat on the temporal protocol (``beats_popularity`` = 0 fails; NaN,
+    no temporal split, does not)."""
     from shopflow import tracking
 
     metrics = client.get_run(run_id).data.metrics
     out = []
+    if name == tracking.ALS and metrics.get("beats_popularity") == 0.0:
+        metric, _ = tracking.PRIMARY_METRIC[name]
+        out.append(f"{metric} does not beat the popularity baseline on the same split (beats_popularity = 0)")
     for gate, minimum in tracking.GATES.get(name, {}).items():
         value = metrics.get(gate, float("nan"))
         if math.isnan(value) or value < minimum:

@@ -513,6 +513,11 @@ def recommenders(tracking: TrackingData) -> Section:
         text = f"ALS {who}: {_metric_label(base_name)} {fmt_metric(value)} against {fmt_metric(baseline)} for popularity"
         if value is not None and baseline:
             text += f" ({value / baseline:.2f}×)"
+        knn = shown.metrics.get(f"{prefix}itemknn_{base_name}")
+        if knn is not None:
+            text += f" and {fmt_metric(knn)} for item-kNN"
+            if value is not None:
+                text += " (ALS beats it)" if value > knn else " (ALS does not beat it)"
         text += f" on the {'temporal split' if prefix else 'random hold-out'}"
         if "precision_at_15" in shown.metrics:
             text += f"; precision@15 {fmt_metric(shown.metrics['precision_at_15'])} (the reference reported 0.028)"
@@ -522,28 +527,41 @@ def recommenders(tracking: TrackingData) -> Section:
         if not protocols:
             s.note(f"ALS {who} logged no ranking metrics.")
         rows = []
+        # Runs logged before the item-kNN baseline existed have no itemknn_ metrics: no column then.
+        has_knn = any(k.startswith(("itemknn_", "temporal_itemknn_")) for k in shown.metrics)
         fig = make_subplots(rows=1, cols=max(1, len(protocols)), subplot_titles=[label for _, label in protocols])
         for col, (prefix, label) in enumerate(protocols, start=1):
             names = [n for n in ranking_metrics(shown.metrics, prefix) if not n.startswith("next_view")]
             model_values = [shown.metrics.get(f"{prefix}{n}") for n in names]
             base_values = [shown.metrics.get(f"{prefix}baseline_{n}") for n in names]
-            for series, values, colour in (("ALS", model_values, "#2f6fb0"), ("popularity baseline", base_values, "#bcccdc")):
+            knn_values = [shown.metrics.get(f"{prefix}itemknn_{n}") for n in names]
+            bars = [("ALS", model_values, "#2f6fb0"), ("popularity baseline", base_values, "#bcccdc")]
+            if has_knn:
+                bars.append(("item-kNN baseline", knn_values, "#e3a23b"))
+            for series, values, colour in bars:
                 fig.add_trace(go.Bar(
                     x=[_metric_label(n) for n in names], y=values, name=series, marker_color=colour,
                     legendgroup=series, showlegend=col == 1, text=[fmt_metric(v) for v in values],
                     textposition="outside", hovertemplate="%{x}: %{y:.4f}<extra>" + series + "</extra>",
                 ), row=1, col=col)
-            for n, mv, bv in zip(names, model_values, base_values):
-                rows.append([label.split(" (")[0], _metric_label(n),
-                             (fmt_metric(mv), {"data-model": ALS, "data-metric": f"{prefix}{n}", "data-value": data_value(mv)}),
-                             (fmt_metric(bv), {"data-model": ALS, "data-metric": f"{prefix}baseline_{n}", "data-value": data_value(bv)}),
-                             "—" if not bv or mv is None else f"{mv / bv:.2f}×"])
+            for n, mv, bv, kv in zip(names, model_values, base_values, knn_values):
+                row = [label.split(" (")[0], _metric_label(n),
+                       (fmt_metric(mv), {"data-model": ALS, "data-metric": f"{prefix}{n}", "data-value": data_value(mv)}),
+                       (fmt_metric(bv), {"data-model": ALS, "data-metric": f"{prefix}baseline_{n}", "data-value": data_value(bv)}),
+                       "—" if not bv or mv is None else f"{mv / bv:.2f}×"]
+                if has_knn:
+                    row += [(fmt_metric(kv), {"data-model": ALS, "data-metric": f"{prefix}itemknn_{n}",
+                                              "data-value": data_value(kv)}),
+                            "—" if not kv or mv is None else f"{mv / kv:.2f}×"]
+                rows.append(row)
         if protocols:
-            _layout(fig, barmode="group", title=f"ALS {who}: metrics against the popularity baseline",
+            _layout(fig, barmode="group", title=f"ALS {who}: metrics against the "
+                    + ("popularity and item-kNN baselines" if has_knn else "popularity baseline"),
                     legend_y=1.12, top=110)
             fig.update_traces(cliponaxis=False)
             s.figure(fig, "fig-als-champion", 380)
-            s.add(table(["Protocol", "Metric", "ALS", "Popularity", "Lift"], rows))
+            s.add(table(["Protocol", "Metric", "ALS", "Popularity", "Lift"]
+                        + (["Item-kNN", "Lift over item-kNN"] if has_knn else []), rows))
 
     if als.loss:
         steps, values = zip(*als.loss)
