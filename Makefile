@@ -8,6 +8,13 @@ UV_VERSION  := 0.13.9
 STAMP       := $(VENV)/.installed-stamp
 export SHOPFLOW_HOME ?= $(CURDIR)/data
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Nothing phones home (the values of shopflow.runtime.TELEMETRY_OFF; a test holds them equal).
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export SCARF_NO_ANALYTICS := true
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DBT_VERSION_CHECK := false
 
 FROM ?= 2019-11-01
 TO   ?= 2019-11-30

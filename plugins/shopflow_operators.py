@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from shopflow import pipeline
-from shopflow.config import Settings
+from shopflow.config import Settings, join
 from shopflow.runtime import REPO_ROOT
 
 #: The date a run processes, as pushed by the DAG's ``resolve_date`` task.
@@ -53,13 +53,19 @@ def landing_sensor(settings: Settings):
 
     Locally the wait ends at the file's deadline (the end of the day plus
     SHOPFLOW_LANDING_GRACE_HOURS): a past date without its file fails at the first poke.
+    Where a triggerer runs (SHOPFLOW_DEFERRABLE_SENSORS, on in the team and gcp profiles) the
+    sensor defers: the wait costs no worker slot and no task start per poke.
     """
     common = dict(task_id="wait_for_landing", mode="reschedule", poke_interval=300)
     if settings.deployment == "gcp":
         from airflow.providers.google.cloud.sensors.gcs import GCSObjectExistenceSensor
 
         bucket, prefix = _gcs_parts(settings.landing)
+        if settings.deferrable_sensors:
+            common = dict(task_id="wait_for_landing", poke_interval=300, deferrable=True)
         return GCSObjectExistenceSensor(bucket=bucket, object=f"{prefix}/{DATE}.csv.gz", timeout=12 * 3600, **common)
+    if settings.deferrable_sensors:
+        return _deferrable_landing_sensor(settings)
     from airflow.providers.standard.sensors.python import PythonSensor
 
     return PythonSensor(
@@ -70,6 +76,64 @@ def landing_sensor(settings: Settings):
     )
 
 
+def _deferrable_landing_sensor(settings: Settings):
+    from airflow.providers.standard.sensors.filesystem import FileSensor
+    from airflow.providers.standard.triggers.file import FileTrigger
+
+    class LandingFileSensor(FileSensor):
+        """landing/D.csv(.gz): present -> done; past its deadline -> fail; else defer until
+        the file appears or the deadline passes."""
+
+        template_fields = ("filepath", "day")
+
+        def __init__(self, *, day: str, grace_hours: int, **kwargs):
+            super().__init__(deferrable=True, **kwargs)
+            self.day = day
+            self.grace_hours = grace_hours
+
+        @property
+        def path(self) -> str:  # a plain path, not relative to an fs_default connection
+            return self.filepath
+
+        def execute(self, context) -> None:
+            if _landing_ready_or_fail(self.day):
+                return
+            now = dt.datetime.now(dt.timezone.utc)
+            self.defer(
+                trigger=FileTrigger(filepath=self.filepath, poke_interval=self.poke_interval),
+                timeout=pipeline.landing_deadline(self.day, self.grace_hours) - now,
+                method_name="execute_complete",
+            )
+
+    return LandingFileSensor(
+        task_id="wait_for_landing",
+        day=DATE,
+        grace_hours=settings.landing_grace_hours,
+        filepath=join(settings.landing, DATE + ".csv*"),
+        poke_interval=60,
+        timeout=(24 + settings.landing_grace_hours) * 3600,
+    )
+
+
+def spark_network(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """Spark conf and environment for where the driver listens and how executors reach it.
+
+    Both come from settings (SHOPFLOW_SPARK_DRIVER_HOST, SHOPFLOW_SPARK_BIND_ADDRESS; the
+    compose file sets them per service): on a cluster the workers connect back to the driver,
+    so a driver advertising loopback cannot be reached.
+    """
+    conf, env = {}, {}
+    if settings.spark_driver_host:
+        conf["spark.driver.host"] = settings.spark_driver_host
+    if settings.spark_bind_address:
+        conf["spark.driver.bindAddress"] = settings.spark_bind_address
+        env["SPARK_LOCAL_IP"] = settings.spark_bind_address
+    if settings.spark_master.startswith("spark://"):
+        # Two daily runs at once share the workers instead of the first taking every core.
+        conf["spark.cores.max"] = "1"
+    return conf, env
+
+
 def clean_operator(settings: Settings):
     """The Spark cleaning job for the run's date."""
     args = ["--date", DATE, "--landing", settings.landing, "--lake", settings.lake]
@@ -77,6 +141,7 @@ def clean_operator(settings: Settings):
         return _dataproc_clean(settings, args)
     from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
+    network_conf, network_env = spark_network(settings)
     return SparkSubmitOperator(
         task_id="clean_events",
         application=str(REPO_ROOT / "jobs" / "clean_events.py"),
@@ -84,8 +149,8 @@ def clean_operator(settings: Settings):
         application_args=args,
         name="shopflow-clean-" + DATE,
         driver_memory="2g",
-        conf={"spark.ui.showConsoleProgress": "false"},
-        env_vars={"SPARK_LOCAL_IP": "127.0.0.1"},
+        conf={"spark.ui.showConsoleProgress": "false", **network_conf},
+        env_vars=network_env,
     )
 
 

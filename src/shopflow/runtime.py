@@ -5,6 +5,7 @@ Each value is only a default: anything already set in the environment wins.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -12,15 +13,34 @@ from pathlib import Path
 #: The repository root (holds dags/, plugins/, jobs/, sql/); the package is installed editable.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+#: Nothing phones home, in any profile: MLflow's usage telemetry (DO_NOT_TRACK must be "true"
+#: for MLflow), Cosmos's and Scarf's analytics, dbt's anonymous statistics and version check.
+#: The Makefile, docker-compose.yaml and the stack tier set the same values (tests hold them equal).
+TELEMETRY_OFF = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "SCARF_NO_ANALYTICS": "true",
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DBT_VERSION_CHECK": "false",
+}
+
+
+def _spark_master() -> str:
+    from shopflow.profiles import PROFILES
+
+    profile = PROFILES.get((os.environ.get("SHOPFLOW_PROFILE") or "local").lower(), PROFILES["local"])
+    return os.environ.get("SHOPFLOW_SPARK_MASTER") or profile["spark_master"]
+
 
 def apply_defaults(home: str | os.PathLike | None = None) -> dict[str, str]:
     """Set the environment defaults this project runs with and return what was set."""
     home_path = Path(home or os.environ.get("SHOPFLOW_HOME") or "data").resolve()
     bin_dir = str(Path(sys.executable).parent)
+    local = (os.environ.get("SHOPFLOW_PROFILE") or "local").lower() == "local"
     defaults = {
         "SHOPFLOW_HOME": str(home_path),
-        # Spark binds to loopback; the machines here have no resolvable public hostname.
-        "SPARK_LOCAL_IP": "127.0.0.1",
+        **TELEMETRY_OFF,
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         # BLAS threads inside implicit's own threads slow ALS down tenfold.
@@ -34,14 +54,19 @@ def apply_defaults(home: str | os.PathLike | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",
         # The local API server (UI) listens on loopback only.
         "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW_CONN_SPARK_DEFAULT": '{"conn_type": "spark", "host": "local[2]"}',
+        # spark-submit's master: SHOPFLOW_SPARK_MASTER, else the profile's.
+        "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": _spark_master()}),
         # Offline machines: no metadata-server probe, no price-list download in MLflow.
         "NO_GCE_CHECK": "true",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{home_path / 'mlflow.db'}",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "GIT_PYTHON_REFRESH": "quiet",
     }
+    if local:
+        # The local profile: Spark on loopback (the machines here have no resolvable public
+        # hostname) and an MLflow file store. Other profiles take both from their settings.
+        defaults["SPARK_LOCAL_IP"] = "127.0.0.1"
+        defaults["MLFLOW_TRACKING_URI"] = f"sqlite:///{home_path / 'mlflow.db'}"
     applied = {}
     for key, value in defaults.items():
         if not os.environ.get(key):
