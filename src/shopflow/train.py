@@ -440,6 +440,7 @@ def fit_content(catalogue, transitions, run_date, params: Mapping[str, Any] | No
     ``cutoff`` defaults to the planned one.
     """
     from shopflow.recommend.content import ContentModel, ContentParams, evaluate_content
+    from shopflow.recommend.similar import compare_next_view
 
     settings = _merge(CONTENT_DEFAULTS, params, CONTENT_MODEL_KEYS)
     model_params = ContentParams.from_mapping(settings)
@@ -451,6 +452,13 @@ def fit_content(catalogue, transitions, run_date, params: Mapping[str, Any] | No
     start = time.perf_counter()
     metrics = evaluate_content(model, transitions, k=k, recall_sample=int(settings["recall_sample"]),
                                seed=model_params.seed)
+    # Which similar items get published: content neighbours, same-category best-sellers or
+    # their blend, whichever finds more next views (recommend/similar.py).
+    comparison = compare_next_view(model, transitions, k)
+    model.similar_method = comparison["winner"]
+    metrics.update(comparison["metrics"])
+    metrics[f"similar_items_next_view_hit_rate_at_{k}"] = comparison["metrics"][
+        f"{comparison['winner']}_next_view_hit_rate_at_{k}"]
     metrics.update({"build_seconds": build_seconds, "evaluate_seconds": time.perf_counter() - start,
                     "explained_variance": model.explained_variance})
     logged = {
@@ -466,6 +474,7 @@ def fit_content(catalogue, transitions, run_date, params: Mapping[str, Any] | No
         "n_items": model.n_items,
         "n_features": model.n_features,
         "n_transition_rows": len(transitions),
+        "similar_items_method": model.similar_method,
     }
     return {"trained": model, "metrics": metrics, "params": logged}
 

@@ -155,6 +155,15 @@ def test_content_run(trained):
     for key in ("next_view_hit_rate_at_10", "baseline_next_view_hit_rate_at_10"):
         assert 0.0 < run.data.metrics[key] <= 1.0
     assert run.data.metrics["transitions_evaluated"] > 0
+    # the next-view comparison of the similar-items methods, and the one chosen for publishing
+    rates = {m: run.data.metrics[f"{m}_next_view_hit_rate_at_10"] for m in ("content", "category_popular", "blend")}
+    assert all(0.0 <= r <= 1.0 for r in rates.values())
+    assert rates["content"] == run.data.metrics["next_view_hit_rate_at_10"]
+    assert rates["category_popular"] == run.data.metrics["baseline_next_view_hit_rate_at_10"]
+    method = run.data.params["similar_items_method"]
+    assert rates[method] == max(rates.values()) == run.data.metrics["similar_items_next_view_hit_rate_at_10"]
+    content, _ = tracking.load_champion(tracking.CONTENT, client=client)
+    assert content.similar_method == method
     assert {"neighbours_sample.csv", "summary.json"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
     assert runs["content"]["champion_decision"] == "promoted"
 

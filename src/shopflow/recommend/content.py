@@ -95,6 +95,9 @@ class ContentModel:
         self.vectors: np.ndarray | None = None
         self.n_features = 0
         self.explained_variance = float("nan")
+        #: How the published similar items are made (recommend/similar.py), chosen by the
+        #: training run's next-view comparison; None for models trained before it existed.
+        self.similar_method: str | None = None
         self._index = None
 
     # ------------------------------------------------------------------ fitting
@@ -226,6 +229,7 @@ class ContentModel:
             "n_items": self.n_items,
             "n_features": self.n_features,
             "explained_variance": self.explained_variance,
+            "similar_method": self.similar_method,
         }
         (folder / "meta.json").write_text(json.dumps(meta, indent=2))
         return folder
@@ -244,6 +248,7 @@ class ContentModel:
         model.items = IdMap(model.catalogue["product_id"].to_numpy(dtype=np.int64))
         model.n_features = meta["n_features"]
         model.explained_variance = meta["explained_variance"]
+        model.similar_method = meta.get("similar_method")
         index = AnnoyIndex(model.vectors.shape[1], METRIC)
         index.load(str(folder / "index.ann"))
         model._index = index
