@@ -26,7 +26,8 @@ The planted structure (what an analysis or a model can find):
 * **Sessions.** A session is a user visit: 1 + geometric views (mean about 4.5, 30% re-views
   of the previous product), a cart right after some views, purchases of carted items at the
   end (several per session allowed), optional ``remove_from_cart`` for carts not bought.
-  Events of a session stay within its day.
+  Events of a session stay within its day. Half of the other views browse: the product one
+  or two places from the previous one in its category sorted by (brand, price).
 * **Time.** Session starts follow an hour-of-day profile peaking 06:00-15:00 UTC. Daily
   volume follows a weekday cycle (weekends busier, weekend conversion 12% higher) and a
   boost on the mid-month weekend (the Saturday nearest the 16th and the Sunday after it),
@@ -72,6 +73,8 @@ NO_NAME_FIT = 0.5
 PRICE_WEIGHT = 4.0
 VIEW_GEOMETRIC_P = 0.22
 REVIEW_SHARE = 0.3
+BROWSE_SHARE = 0.5
+BROWSE_STEP = 2
 CART_PER_VIEW = 0.0485
 PURCHASE_PER_CART = 0.29
 AFFINITY_GAIN = 1.2
@@ -485,13 +488,17 @@ def _simulate_sessions(rng, cfg, catalog: Catalog, people: Population, n_session
     sess = np.repeat(np.arange(n_sessions), n_views)
 
     product, affinity = _choose_products(rng, catalog, people, category[sess], user[sess], profile[sess])
-    rows = np.arange(n_total)
 
-    # Re-views repeat the previous product of the session.
+    # Re-views repeat the previous product of the session; browsing views move to a neighbour of
+    # it (same category, mostly the same brand at a nearby price), as real shoppers browse.
     fresh = rng.random(n_total) >= REVIEW_SHARE
     fresh[starts] = True
-    source = np.maximum.accumulate(np.where(fresh, rows, 0))
-    product, affinity = product[source], affinity[source]
+    browse = fresh & (rng.random(n_total) < BROWSE_SHARE)
+    browse[starts] = False
+    step = rng.integers(1, BROWSE_STEP + 1, n_total) * np.where(rng.random(n_total) < 0.5, -1, 1)
+    if (~fresh | browse).any():
+        product = _follow_previous(catalog, product, np.arange(n_total) - starts[sess], fresh, browse, step)
+        affinity = _fit(catalog, people, product[:, None], user[sess], profile[sess])[:, 0]
 
     gaps = rng.exponential(45.0, n_total).astype(np.int64) + 1
     gaps[starts] = 0
@@ -550,6 +557,47 @@ def _simulate_sessions(rng, cfg, catalog: Catalog, people: Population, n_session
     )
 
 
+def _browse_order(catalog: Catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Products sorted by (category, brand, price): (order, each product's place in it, each
+    place's category). A browsing step moves a few places along it within the category."""
+    order = np.lexsort((catalog.product_price, catalog.product_brand, catalog.product_category))
+    place = np.empty_like(order)
+    place[order] = np.arange(len(order))
+    return order, place, catalog.product_category[order]
+
+
+def _follow_previous(catalog: Catalog, product, position, fresh, browse, step):
+    """Views in session order: a re-view (not ``fresh``) takes the previous view's product, a
+    ``browse`` view the product ``step`` places from it in :func:`_browse_order` (reflected at
+    the ends of the category). Sequential in the position within the session only."""
+    order, place, sorted_cat = _browse_order(catalog)
+    categories = np.arange(catalog.n_categories)
+    cat_first = np.searchsorted(sorted_cat, categories, side="left")
+    cat_last = np.searchsorted(sorted_cat, categories, side="right") - 1
+    product = product.copy()
+    by_position = np.argsort(position, kind="stable")
+    bounds = np.searchsorted(position[by_position], np.arange(1, int(position.max()) + 2))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        at = by_position[lo:hi]
+        prev = product[at - 1]
+        moved = place[prev] + step[at]
+        cat = catalog.product_category[prev]
+        first, last = cat_first[cat], cat_last[cat]
+        moved = np.where((moved < first) | (moved > last), place[prev] - step[at], moved)
+        moved = np.clip(moved, first, last)
+        product[at] = np.where(~fresh[at], prev, np.where(browse[at], order[moved], product[at]))
+    return product
+
+
+def _fit(catalog: Catalog, people: Population, cand, user, profile):
+    """Taste fit of candidate products (rows x candidates) for each row's user and profile."""
+    brand = catalog.product_brand[cand]
+    fav = people.profile_favourite[profile[:, None], np.maximum(brand, 0)] & (brand >= 0)
+    gap = np.abs(catalog.product_price_q[cand] - people.user_price_q[user][:, None])
+    # A no-name product is neither favourite nor shunned: half the favourite bonus.
+    return BRAND_WEIGHT * np.where(brand >= 0, fav, NO_NAME_FIT) - PRICE_WEIGHT * gap
+
+
 def _choose_products(rng, catalog: Catalog, people: Population, category, user, profile, chunk: int = 1_000_000):
     """For each view, one of CANDIDATES popularity-drawn products of its category, chosen with
     probability proportional to exp(taste fit) -- the same as the best by fit plus Gumbel
@@ -562,11 +610,7 @@ def _choose_products(rng, catalog: Catalog, people: Population, category, user, 
         first = catalog.category_first[category[lo:hi]]
         size = catalog.category_last[category[lo:hi]] - first
         cand = first[:, None] + _zipf_ranks(size[:, None], rng.random((hi - lo, CANDIDATES))) - 1
-        brand = catalog.product_brand[cand]
-        fav = people.profile_favourite[profile[lo:hi][:, None], np.maximum(brand, 0)] & (brand >= 0)
-        gap = np.abs(catalog.product_price_q[cand] - people.user_price_q[user[lo:hi]][:, None])
-        # A no-name product is neither favourite nor shunned: half the favourite bonus.
-        fit = BRAND_WEIGHT * np.where(brand >= 0, fav, NO_NAME_FIT) - PRICE_WEIGHT * gap
+        fit = _fit(catalog, people, cand, user[lo:hi], profile[lo:hi])
         cum_fit = np.cumsum(np.exp(fit), axis=1)
         best = (cum_fit < (rng.random(hi - lo) * cum_fit[:, -1])[:, None]).sum(axis=1)
         rows = np.arange(hi - lo)
