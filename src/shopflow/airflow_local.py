@@ -71,6 +71,20 @@ def _quiet(log_path: Path | None = None):
             os.close(saved[1])
 
 
+def _log_size() -> int:
+    path = Path(os.environ["AIRFLOW_HOME"]) / "logs" / "shopflow-cli.log"
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _error_since(log_path: Path, offset: int) -> str:
+    """The last Python error a run wrote to the CLI log after ``offset`` (its first failed task's cause)."""
+    from shopflow.pipeline import _last_python_error
+
+    with open(log_path, "rb") as handle:
+        handle.seek(offset)
+        return _last_python_error(handle.read().decode("utf-8", "replace"))
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -101,6 +115,7 @@ def run_daily(dates: list[str], force_clean: bool = False) -> list[tuple[str, st
     results = []
     for i, day in enumerate(dates, 1):
         started = time.perf_counter()
+        log_start = _log_size()
         with _quiet() as log_path:
             run = dag.test(
                 logical_date=pendulum.parse(day).in_timezone("UTC"),
@@ -111,20 +126,22 @@ def run_daily(dates: list[str], force_clean: bool = False) -> list[tuple[str, st
         results.append((day, state, seconds))
         _say(f"  shopflow_daily {day}: {state} in {seconds:.1f} s  [{i}/{len(dates)}]")
         if state != "success":
-            raise JobFailed(f"shopflow_daily failed for {day}; task logs in {log_path}")
+            raise JobFailed(f"shopflow_daily failed for {day}: {_error_since(log_path, log_start)}; "
+                            f"task logs in {log_path}")
     return results
 
 
 def run_training(run_date: str | None = None, conf: dict | None = None) -> tuple[str, float]:
     dag = load_dag("shopflow_training")
     started = time.perf_counter()
+    log_start = _log_size()
     with _quiet() as log_path:
         run = dag.test(logical_date=None, run_conf={"run_date": run_date, **(conf or {})})
     seconds = time.perf_counter() - started
     state = str(getattr(run, "state", "unknown")).split(".")[-1].lower()
     _say(f"  shopflow_training {run_date or ''}: {state} in {seconds:.1f} s")
     if state != "success":
-        raise JobFailed(f"shopflow_training failed; task logs in {log_path}")
+        raise JobFailed(f"shopflow_training failed: {_error_since(log_path, log_start)}; task logs in {log_path}")
     return state, seconds
 
 

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the cleaning rules or the output layout change: partitions built by another
 #: version are no longer "current", and the daily DAG rebuilds them.
-JOB_VERSION = "1"
+JOB_VERSION = "2"
 
 #: Landing file names of a date, the first that exists wins.
 LANDING_SUFFIXES = (".csv.gz", ".csv")
@@ -226,6 +226,13 @@ class HadoopFs:
             stream.close()
         return bytes(digest.digest()).hex()
 
+    def read_text(self, path: str) -> str:
+        stream = self._fs.open(self._path(path))
+        try:
+            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)).decode("utf-8")
+        finally:
+            stream.close()
+
     def write_text(self, path: str, text: str) -> None:
         stream = self._fs.create(self._path(path), True)
         try:
@@ -258,6 +265,21 @@ def resolve_sources(
     if missing:
         log.warning("no landing file (%s) in %s for %s: skipped", names, landing, describe(missing))
     return sources
+
+
+def landing_repairs(fs: HadoopFs, source: str, day: dt.date) -> dict | None:
+    """The float-id repairs ``shopflow land --repair-float-ids`` made in ``day``'s landing file
+    (``D.repairs.json`` beside it), or None."""
+    folder = source.rsplit("/", 1)[0]
+    sidecar = join(folder, f"{day}.repairs.json")
+    if not fs.is_file(sidecar):
+        return None
+    try:
+        counts = json.loads(fs.read_text(sidecar))
+    except ValueError:
+        log.warning("%s is not JSON: its repairs are not recorded in the manifest", sidecar)
+        return None
+    return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else None
 
 
 def slices_per_day(cores: int, days: int, largest_file_bytes: int) -> int:
@@ -495,6 +517,7 @@ def _account(spark, fs, staging, sources, checksums, rows_in, observed, started_
 
     finished_at = _now()
     manifests = []
+    landing_fs = HadoopFs(spark, sources[dates[0]]) if dates else None
     for day in dates:
         rows_valid, checksum, _ = written.get(day, (0, 0, 0))
         by_reason = {code: quarantined.get((day, code), 0) for code in QUARANTINE_REASONS}
@@ -513,6 +536,9 @@ def _account(spark, fs, staging, sources, checksums, rows_in, observed, started_
             "started_at": started_at,
             "finished_at": finished_at,
         }
+        repairs = landing_repairs(landing_fs, sources[day], day)
+        if repairs:
+            manifest["landing_repairs"] = repairs
         if manifest["duplicates_dropped"] < 0:
             problems.append(
                 f"{day}: {rows_in[day]} lines read, but {rows_valid} valid and {rows_quarantined} quarantined rows written"

@@ -30,6 +30,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--data", metavar="EXPORT",
                         help="land this real export (CSV or CSV.gz) instead of generating a month; "
                              "only the dates it has rows for are run")
+    parser.add_argument("--repair-float-ids", action="store_true",
+                        help="with --data: restore ids written as floats by pandas (shopflow land --repair-float-ids)")
     parser.add_argument("--scale", type=positive_float, default=DEMO_SCALE,
                         help=f"generated sample size, 1.0 = the real month ({DEMO_SCALE}); ignored with --data")
     parser.add_argument("--start", type=date_arg, default=dt.date(2019, 11, 1),
@@ -61,9 +63,11 @@ def run(args) -> int:
         from shopflow.landing import land
 
         _step(f"landing {args.data}")
-        report = land(args.data, settings.landing)
+        report = land(args.data, settings.landing, repair_float_ids=args.repair_float_ids)
         dates = sorted(report.per_day)
         print(f"  {report.rows_in:,} rows in = {report.rows_landed:,} landed + {report.rows_rejected:,} rejected")
+        if report.repairs:
+            print("  float ids repaired: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(report.repairs.items())))
         if not dates:
             raise UserError(f"{args.data}: no row could be landed ({report.rows_rejected:,} rejected, see "
                             f"{report.rejects_file}); check that it is a REES46 export")

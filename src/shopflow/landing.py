@@ -13,8 +13,17 @@ rows in = rows landed + rows rejected, always; the command fails otherwise. Head
 is explicit and reported: the public header is expected; a leading index column (a pandas
 export: ``,event_time,...`` or ``Unnamed: 0,event_time,...``) is recognised and dropped from
 every line; a file without a header is recognised when its first line is an event; any
-other first line is an error. Damage inside a line (float ids, bad times, negative prices)
-is left to the Spark job, which quarantines it with a reason.
+other first line is an error. Damage inside a line (bad times, negative prices) is left to
+the Spark job, which quarantines it with a reason.
+
+Ids written as floats by pandas (``5802432.0``, ``1.4875800092865987e+18``) are detected in
+the first rows and reported. With ``repair_float_ids`` (``--repair-float-ids``) every
+product, category and user id written as an integral float is restored exactly
+(``5802432.0`` -> ``5802432``); a float above 2**53 has lost digits and cannot be restored: a
+category id is then set to null (empty), a product or user id is left as written (the job
+quarantines the row). Each repair is counted per column and date in the report and in
+``D.repairs.json`` beside the landing file, which the cleaning job copies into the date's
+manifest. Without the switch such rows are quarantined as ``non_integer_id``.
 
 Each daily file is written to a temporary name and renamed when complete, so a failed run
 leaves earlier landing files intact; rerunning replaces the days the source holds.
@@ -41,6 +50,14 @@ _DATE = re.compile(rb"^\d{4}-\d{2}-\d{2}$")
 _EVENT_START = re.compile(rb'^"?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}')
 _INDEX_NAMES = {b"", b"unnamed: 0", b"index", b"id", b"_c0"}
 FLUSH_LINES = 20_000
+#: Fields holding ids, by position in the 9 public columns.
+ID_FIELDS = {2: "product_id", 3: "category_id", 7: "user_id"}
+_FLOAT_TEXT = re.compile(rb"^\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
+#: Floats are exact integers up to 2**53; a float id above it may have lost digits.
+EXACT_FLOAT_LIMIT = 2**53
+#: Rows looked at for float ids when they are not being repaired.
+DETECT_ROWS = 1000
+REPAIR_SWITCH = "--repair-float-ids"
 
 
 class LandingError(UserError, ValueError):
@@ -58,6 +75,12 @@ class LandReport:
     rejected_by_reason: dict = field(default_factory=dict)
     rejects_file: str | None = None
     seconds: float = 0.0
+    #: None, "detected" (float ids seen in the first rows, not repaired) or "repaired".
+    float_ids: str | None = None
+    float_id_example: str | None = None
+    #: Repairs per kind: product_id, category_id, user_id (restored), category_id_nulled.
+    repairs: dict = field(default_factory=dict)
+    repairs_per_day: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -158,8 +181,62 @@ class _DayWriters:
         self.files.clear()
 
 
-def land(source: str | Path, out: str | Path, compresslevel: int = 1, log=print) -> LandReport:
-    """Split ``source`` into ``out/YYYY-MM-DD.csv.gz``; return the row accounting."""
+def float_id(text: bytes) -> bool:
+    """Whether an id field is written as a float (``5802432.0``, ``1.48758e+18``)."""
+    return (b"." in text or b"e" in text or b"E" in text) and bool(_FLOAT_TEXT.match(text))
+
+
+def repair_id(text: bytes, nullable: bool) -> tuple[bytes, str | None]:
+    """(the id as an integer, what was done) for a float-written id; the text unchanged and
+    None when it is not an integral float, or lost precision and is not ``nullable``."""
+    from decimal import Decimal, InvalidOperation
+
+    if not float_id(text):
+        return text, None
+    try:
+        value = Decimal(text.decode("ascii"))
+    except (InvalidOperation, UnicodeDecodeError):  # pragma: no cover - the pattern is stricter
+        return text, None
+    if value != value.to_integral_value():
+        return text, None
+    number = int(value)
+    if number > EXACT_FLOAT_LIMIT:
+        return (b"", "nulled") if nullable else (text, None)
+    return str(number).encode(), "restored"
+
+
+def _repair_line(line: bytes, counts: dict) -> bytes:
+    """``line`` with its float-written ids repaired; ``counts`` gets one per repair."""
+    quoted = b'"' in line
+    fields = _fields(line) if quoted else line.split(b",")
+    changed = False
+    for index, name in ID_FIELDS.items():
+        fixed, done = repair_id(fields[index], nullable=name == "category_id")
+        if done is not None:
+            fields[index] = fixed
+            key = name if done == "restored" else f"{name}_nulled"
+            counts[key] = counts.get(key, 0) + 1
+            changed = True
+    if not changed:
+        return line
+    if not quoted:
+        return b",".join(fields)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([f.decode("utf-8", "replace") for f in fields])
+    return buffer.getvalue().encode()
+
+
+def _float_fields(line: bytes) -> list[bytes]:
+    fields = _fields(line) if b'"' in line else line.split(b",")
+    return [fields[i] for i in ID_FIELDS if float_id(fields[i])]
+
+
+def land(
+    source: str | Path, out: str | Path, compresslevel: int = 1, log=print, repair_float_ids: bool = False
+) -> LandReport:
+    """Split ``source`` into ``out/YYYY-MM-DD.csv.gz``; return the row accounting.
+
+    With ``repair_float_ids``, ids written as floats are repaired (see the module doc)."""
     source = Path(source)
     out = Path(out)
     if not source.exists():
@@ -189,6 +266,7 @@ def land(source: str | Path, out: str | Path, compresslevel: int = 1, log=print)
         line_no = 1 if first_is_data else 2
         per_day = report.per_day
         rejected = report.rejected_by_reason
+        repairs: dict[str, dict] = {}
         try:
             for raw_line in lines:
                 line = raw_line.rstrip(b"\n").rstrip(b"\r")
@@ -209,6 +287,16 @@ def land(source: str | Path, out: str | Path, compresslevel: int = 1, log=print)
                     if day is None:
                         reason = "unparseable_date"
                 if reason is None:
+                    if repair_float_ids:
+                        counts = repairs.get(day)
+                        if counts is None:
+                            counts = repairs[day] = {}
+                        line = _repair_line(line, counts)
+                    elif report.rows_landed < DETECT_ROWS and report.float_ids is None:
+                        floats = _float_fields(line)
+                        if floats:
+                            report.float_ids = "detected"
+                            report.float_id_example = floats[0].decode("ascii", "replace")
                     writers.add(day, line)
                     per_day[day] = per_day.get(day, 0) + 1
                     report.rows_landed += 1
@@ -224,7 +312,23 @@ def land(source: str | Path, out: str | Path, compresslevel: int = 1, log=print)
     if report.rows_in != report.rows_landed + report.rows_rejected:  # pragma: no cover - invariant
         writers.abort()
         raise LandingError(f"row accounting broke: {report.rows_in} in != {report.rows_landed} + {report.rows_rejected}")
-    writers.commit()
+    written = writers.commit()
+    for path in written:
+        day = path.name[:10]
+        sidecar = out / f"{day}.repairs.json"
+        counts = {k: v for k, v in sorted(repairs.get(day, {}).items()) if v}
+        if counts:
+            sidecar.write_text(json.dumps(counts, indent=2) + "\n")
+            report.repairs_per_day[day] = counts
+            for key, n in counts.items():
+                report.repairs[key] = report.repairs.get(key, 0) + n
+        else:
+            sidecar.unlink(missing_ok=True)  # left by an earlier landing of this date
+    if repair_float_ids:
+        report.float_ids = "repaired" if report.repairs else None
+    elif report.float_ids:
+        log(f"{source.name}: ids written as floats (e.g. {report.float_id_example}): the cleaning job will "
+            f"quarantine those rows as non_integer_id; land again with {REPAIR_SWITCH} to restore them")
     if report.rows_rejected:
         rejects_dir.mkdir(exist_ok=True)
         rejects_path.write_text(reject_buf.getvalue())
@@ -262,13 +366,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", help="landing folder (default: $SHOPFLOW_HOME/landing)")
     parser.add_argument("--compresslevel", type=int_range(0, 3), default=1, help="gzip level 0-3 (ISA-L; default 1)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(REPAIR_SWITCH, action="store_true", dest="repair_float_ids",
+                        help="restore ids written as floats by pandas (5802432.0 -> 5802432); a category id "
+                             "above 2**53 lost digits and is set to null; each repair is counted")
 
 
 def run(args) -> int:
     from shopflow.config import get_settings
 
     out = args.out or get_settings().landing
-    report = land(args.source, out, compresslevel=args.compresslevel)
+    report = land(args.source, out, compresslevel=args.compresslevel, repair_float_ids=args.repair_float_ids)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
@@ -281,4 +388,6 @@ def run(args) -> int:
     if report.rows_rejected:
         reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(report.rejected_by_reason.items()))
         print(f"rejected ({reasons}) -> {report.rejects_file}")
+    if report.repairs:
+        print("float ids repaired: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(report.repairs.items())))
     return 0

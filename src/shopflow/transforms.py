@@ -123,6 +123,7 @@ def validate(lines):
         "partition_date",
         *extra,
         "_n",
+        "_category_id",
         "_user_id",
         "_user_session",
         _as_time("_event_time").alias("event_time"),
@@ -137,6 +138,8 @@ def validate(lines):
 
     price = F.col("price")
     user_id_given = F.col("_user_id") != ""
+    # An empty category id is null (a repaired export nulls ids that lost precision as floats).
+    category_id_given = F.col("_category_id") != ""
     # A row gets the first reason that applies, in the order of schema.QUARANTINE_REASONS;
     # a check may rely on the earlier ones having passed.
     checks = {
@@ -145,7 +148,7 @@ def validate(lines):
         "time_outside_partition": _utc_day("event_time") != F.unix_date("partition_date"),
         "unknown_event_type": ~F.col("event_type").isin(*EVENT_TYPES),
         "non_integer_id": F.col("product_id").isNull()
-        | F.col("category_id").isNull()
+        | (category_id_given & F.col("category_id").isNull())
         | (user_id_given & F.col("user_id").isNull()),
         # NaN and infinities parse as doubles but are not prices.
         "missing_price": price.isNull() | F.isnan(price) | (F.abs(price) == float("inf")),
@@ -288,8 +291,9 @@ def row_hash():
 
     Spark's xxhash64 (seed 42) skips nulls, so the two nullable text columns are hashed as ''
     when null, or (brand=null, code='x') and (brand='x', code=null) would collide. Empty text
-    never reaches the lake (it becomes null), so '' stands for null unambiguously.
+    never reaches the lake (it becomes null), so '' stands for null unambiguously; likewise a
+    null category id is hashed as -1, which no id is.
     """
     F = _f()
-    nullable = ("category_code", "brand")
-    return F.xxhash64(*[F.coalesce(F.col(c), F.lit("")) if c in nullable else F.col(c) for c in RAW_COLUMNS])
+    nullable = {"category_code": F.lit(""), "brand": F.lit(""), "category_id": F.lit(-1).cast("bigint")}
+    return F.xxhash64(*[F.coalesce(F.col(c), nullable[c]) if c in nullable else F.col(c) for c in RAW_COLUMNS])

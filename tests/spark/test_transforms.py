@@ -318,3 +318,13 @@ def test_row_hash_tells_which_nullable_column_is_null(spark):
     hashes = [r.h for r in events.select(transforms.row_hash().alias("h")).collect()]
     assert hashes[0] == hashes[2]
     assert hashes[0] != hashes[1]
+
+
+def test_an_empty_category_id_is_null_and_hashed_apart(spark):
+    # Empty in the export, or nulled by `shopflow land --repair-float-ids` (precision lost).
+    rows = checked(spark, line(category_id="")).collect()
+    assert [(r.reason, r.category_id, r.product_id) for r in rows] == [(None, None, 1005021)]
+    events = valid_events(spark, line(category_id=""), line(category_id="0"), line(category_id=""))
+    hashes = {(r.category_id, r.h) for r in events.select("category_id", transforms.row_hash().alias("h")).collect()}
+    assert sorted(c for c, _ in hashes if c is not None) == [0] and len(hashes) == 2  # equal rows, equal hashes
+    assert len({h for _, h in hashes}) == 2

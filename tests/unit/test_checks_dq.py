@@ -21,6 +21,7 @@ CHECKS = [
     "manifest_accounting",
     "not_null_keys",
     "partition_matches_manifest",
+    "quarantine_share",
     "unique_events",
 ]
 

@@ -1,0 +1,71 @@
+"""Exports that skip days: which dates have landing files, how a gap is named, and what the
+user is told when the Spark job fails (its error line and the log's path, not Spark's INFO)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopflow import pipeline
+from shopflow.config import get_settings
+from shopflow.dates import describe
+
+
+def test_describe_names_runs_of_dates():
+    assert describe(["2019-10-03", "2019-10-02", "2019-10-04", "2019-10-30", "2019-11-02"]) == (
+        "2019-10-02..2019-10-04, 2019-10-30, 2019-11-02"
+    )
+    assert describe(["2019-12-31", "2020-01-01"]) == "2019-12-31..2020-01-01"
+    assert describe([]) == ""
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOPFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("SHOPFLOW_LANDING", raising=False)
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    return folder
+
+
+def test_landing_dates_splits_a_range_into_present_and_missing(landing):
+    (landing / "2019-10-01.csv.gz").write_bytes(b"x")
+    (landing / "2019-10-31.csv").write_text("x")
+    (landing / "2019-10-15.csv.gz.tmp-1").write_text("x")  # a landing run in progress: not a file of the date
+    present, missing = pipeline.landing_dates("2019-10-01", "2019-10-31", get_settings())
+    assert present == ["2019-10-01", "2019-10-31"]
+    assert len(missing) == 29 and missing[0] == "2019-10-02" and missing[-1] == "2019-10-30"
+
+
+def test_clean_range_with_no_landing_file_starts_no_job(landing, monkeypatch):
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("spark-submit was started")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    assert pipeline.clean_range("2019-10-02", "2019-10-30") == []
+
+
+SPARK_LOG = """\
+25/12/03 09:30:01 INFO SparkContext: Running Spark version 4.2.0
+25/12/03 09:30:09 WARN NativeCodeLoader: Unable to load native-hadoop library
+Traceback (most recent call last):
+  File "/work/main/jobs/clean_events.py", line 43, in <module>
+    sys.exit(main())
+  File "/work/main/src/shopflow/clean.py", line 255, in resolve_sources
+    raise FileNotFoundError(f"no landing file ({names}) in {landing} for {describe(missing)}")
+FileNotFoundError: no landing file (D.csv.gz or D.csv) in /data/landing for 2019-10-02..2019-10-30
+25/12/03 09:30:12 INFO SparkContext: Successfully stopped SparkContext
+25/12/03 09:30:12 INFO ShutdownHookManager: Shutdown hook called
+"""
+
+
+def test_the_users_line_is_the_jobs_python_error():
+    assert pipeline._last_python_error(SPARK_LOG) == (
+        "FileNotFoundError: no landing file (D.csv.gz or D.csv) in /data/landing for 2019-10-02..2019-10-30"
+    )
+    captured = "pyspark.errors.exceptions.captured.AnalysisException: [PATH_NOT_FOUND] Path does not exist: x"
+    assert pipeline._last_python_error(SPARK_LOG + captured + "\n") == (
+        "AnalysisException: [PATH_NOT_FOUND] Path does not exist: x"
+    )
+    assert pipeline._last_python_error("25/12/03 INFO only info\n") == "no Python error in the log (exit code only)"
