@@ -5,6 +5,7 @@ ndcg@2 of one held-out item: 1 at rank 1, 1/log2(3) = 0.6309298 at rank 2, 0 whe
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -20,6 +21,7 @@ from shopflow.recommend.data import IdMap, Interactions
 from shopflow.recommend.evaluation import Split, evaluate
 
 RANK2 = 1 / math.log2(3)
+CUTOFF = dt.date(2019, 11, 8)  # the hand-built splits' cutoff
 
 
 # --------------------------------------------------------------------------- the pure policy
@@ -93,7 +95,8 @@ def _champion() -> TrainedALS:
     purchases = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(users), len(items)))
     model = ALSRecommender.from_factors(ALSParams(factors=2, regularization=0.1, alpha=1.0, iterations=1),
                                         np.zeros((len(users), 2)), np.array(CHAMPION_FACTORS))
-    return TrainedALS(model, users, items, purchases, meta={"weights": {"purchase": 1.0}})
+    # trained up to 1 November: before the cutoff of the splits below, so it is scored as it is
+    return TrainedALS(model, users, items, purchases, meta={"weights": {"purchase": 1.0}, "window_end": "2019-11-01"})
 
 
 def _split(items, bought: dict, held_out: dict) -> Split:
@@ -143,7 +146,7 @@ def test_incumbent_recommends_in_the_splits_space():
 
 def test_incumbent_that_cannot_score_a_new_user_gets_the_popularity_fallback():
     challenger = FixedLists(EASY_WEEK, {1: [103, 102], 2: [203, 101], 3: [201, 202]})
-    scored = promotion.compare(challenger, EASY_WEEK, _champion(), k=2)
+    scored = promotion.compare(challenger, EASY_WEEK, promotion.IncumbentOnSplit(_champion(), EASY_WEEK), k=2)
     # challenger: user 1 hits 102 at rank 2; users 2 and 3 miss.
     # champion: every user hits at rank 1, user 3 through the best-sellers (203 first)
     assert scored["challenger"] == pytest.approx([RANK2, 0.0, 0.0])
@@ -166,7 +169,9 @@ def test_old_rule_promotes_a_worse_model_when_the_windows_differ_and_the_paired_
     assert (promote, decision) == (True, "promoted")
 
     # On the same week the champion is better for every user: differences -0.369, -1, -1
-    scored = promotion.compare(challenger, EASY_WEEK, champion, k=2)
+    incumbent, how = promotion.incumbent_on_split(champion, EASY_WEEK, CUTOFF)
+    assert how == "artifact"
+    scored = promotion.compare(challenger, EASY_WEEK, incumbent, k=2)
     out = promotion.decide(scored["challenger"], scored["champion"])
     assert (out.promote, out.decision) == (False, "kept")
     assert out.mean_difference == pytest.approx((RANK2 - 3) / 3)
@@ -184,8 +189,6 @@ def test_champion_history_under_its_own_weights():
         "event_date": pd.to_datetime(["2019-11-01", "2019-11-02", "2019-11-02", "2019-11-05"]).date,
     })
     split = _split(CHAMPION_ITEMS, bought={1: [101], 2: [201]}, held_out={1: [103]})
-    import datetime as dt
-
     history = promotion.incumbent_history(split, champion, events, dt.date(2019, 11, 5))
     # rows users 1, 2; columns 101, 102, 103, 201, 202, 203; 103 was bought on the cutoff day
     assert history.toarray().tolist() == [[1, 0, 0, 0, 0.5, 0], [0, 0, 0, 1, 0, 0]]
@@ -212,7 +215,7 @@ def test_paired_rule_in_the_registry(tmp_path):
         version = tracking.current_champion(client, tracking.ALS)
         challenger = FixedLists(EASY_WEEK, {1: [103, 102], 2: [203, 101], 3: [201, 202]})
         out = promotion.promote_als(client, v2, r2, EASY_WEEK, challenger, (champion, version, ""), k=2,
-                                    n_resamples=100, seed=3)
+                                    cutoff=CUTOFF, n_resamples=100, seed=3)
         assert (out["champion"], out["champion_decision"], out["champion_previous_version"]) == (False, "kept", "1")
         assert client.get_model_version_by_alias(tracking.ALS, "champion").version == 1
         metrics = client.get_run(r2).data.metrics
@@ -221,4 +224,29 @@ def test_paired_rule_in_the_registry(tmp_path):
         assert metrics["promotion_fallback_users"] == 1
         assert metrics["promotion_ci_high"] <= RANK2 - 1
         tags = client.get_model_version(tracking.ALS, v2).tags
-        assert (tags["champion_decision"], tags["champion_rule"]) == ("kept", "paired_bootstrap")
+        assert (tags["champion_decision"], tags["champion_rule"], tags["champion_scored_as"]) == (
+            "kept", "paired_bootstrap", "artifact")
+
+        # A daily retrain with the champion's settings is a refresh: promoted without a comparison
+        run_id = tracking.start_run(client, experiment_id, "r")
+        (tmp_path / run_id).mkdir()
+        v3 = tracking.register(client, tracking.ALS, str(tmp_path / run_id), run_id)
+        same = ALSRecommender.from_factors(champion.model.params, np.zeros((3, 2)), np.zeros((7, 2)))
+        out = promotion.promote_als(client, v3, run_id, EASY_WEEK, same, (champion, version, ""), k=2, cutoff=CUTOFF)
+        assert (out["champion_decision"], out["champion_reason"]) == ("promoted", "refresh: the champion's settings on newer data")
+        assert client.get_model_version_by_alias(tracking.ALS, "champion").version == int(v3)
+
+
+def test_a_champion_that_saw_the_test_days_is_refitted_on_the_split():
+    # trained through the cutoff: its factors know the held-out purchases, so its settings are
+    # fitted on the split's training days instead, and score exactly as that fit does
+    champion = _champion()
+    champion.meta["window_end"] = "2019-11-09"
+    model, how = promotion.incumbent_on_split(champion, EASY_WEEK, CUTOFF)
+    assert how == "refit"
+    assert model.params == champion.model.params
+    again = ALSRecommender(champion.model.params, num_threads=1).fit(EASY_WEEK.train.matrix)
+    np.testing.assert_allclose(model.item_factors, again.item_factors, rtol=1e-5)
+    assert model.item_factors.shape == (7, 2)  # the split's items, 301 included
+    champion.meta["window_end"] = "2019-11-07"
+    assert promotion.incumbent_on_split(champion, EASY_WEEK, CUTOFF)[1] == "artifact"

@@ -119,9 +119,12 @@ def test_champion_rule_in_the_registry(trained):
     assert third.tags["champion_decision"] == "kept"
     assert client.get_run(third.run_id).data.tags["champion_decision"] == "kept"
     assert client.get_model_version_by_alias(tracking.ALS, "champion").version == 2
-    # v2 was compared with v1 on its own split: v1's metrics there, the interval and its settings
+    # v2 was compared with v1 on its own split. v1's window covers the test days, so v1's
+    # settings were fitted on the split's training days: the model v1's own run tested
     metrics = client.get_run(good["run_id"]).data.metrics
+    assert metrics["champion_temporal_ndcg_at_15"] == pytest.approx(bad["metrics"]["temporal_ndcg_at_15"])
     assert metrics["champion_temporal_ndcg_at_15"] < metrics["temporal_ndcg_at_15"]
+    assert client.get_run(good["run_id"]).data.tags["champion_scored_as"] == "refit"
     assert metrics["promotion_users"] == metrics["temporal_users_evaluated"]
     assert (metrics["promotion_resamples"], metrics["promotion_seed"]) == (1000, 3)
     assert 0 < metrics["promotion_ci_low"] <= metrics["promotion_mean_difference"] <= metrics["promotion_ci_high"]
