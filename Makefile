@@ -20,7 +20,7 @@ FROM ?= 2019-11-01
 TO   ?= 2019-11-30
 DATA ?=
 
-.PHONY: demo test test-unit bench airflow airflow-stop mlflow backfill dashboard lock install clean-data
+.PHONY: demo test test-unit bench bench-month airflow airflow-stop mlflow backfill dashboard lock install clean-data
 
 install: $(STAMP)
 
@@ -32,8 +32,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 ## The main job on embedded defaults: a sample month through the whole pipeline.
+# A step killed by the kernel cannot speak for itself: shopflow.resources explains what it held.
 demo: $(STAMP)
-	$(BIN)/shopflow demo $(if $(DATA),--data $(DATA),)
+	$(BIN)/shopflow demo $(if $(DATA),--data $(DATA),) || $(BIN)/python -m shopflow.resources explain $$?
 
 ## Every test tier: unit, spark, airflow, e2e.
 test: $(STAMP)
@@ -45,6 +46,11 @@ test-unit: $(STAMP)
 ## Every benchmark; JSON results under bench/results/.
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## The whole user path on a generated month at the real file's size (about 45 min, 20 GB of
+## scratch space in SHOPFLOW_BENCH_DIR); writes bench/results/bench_month.json and docs/bench-month.*
+bench-month: $(STAMP)
+	$(BIN)/python -m bench.month --docs
 
 ## Airflow standalone with this repo's DAGs and plugins.
 airflow: $(STAMP)

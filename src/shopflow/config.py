@@ -24,6 +24,9 @@ SHOPFLOW_WAREHOUSE_POOL_SLOTS 1 for DuckDB (one writer) 4 for BigQuery
 SHOPFLOW_SPARK_DRIVER_HOST 127.0.0.1                   the host name Spark workers reach the driver at
 SHOPFLOW_SPARK_BIND_ADDRESS 127.0.0.1                  0.0.0.0 in a container
 SHOPFLOW_DEFERRABLE_SENSORS false                      true where a triggerer runs
+SHOPFLOW_DUCKDB_MEMORY_LIMIT 6GB (DuckDB spills past it)
+SHOPFLOW_PUBLISH_BATCH_USERS 50000 (users per rec_user_items batch: bounds publish's memory)
+SHOPFLOW_TASK_MEMORY_MB 60% of RAM (a step past it stops with a message; see resources.py)
 =====================  ==============================  =====================================
 
 SHOPFLOW_PROFILE picks the defaults of the backend settings and every mix is validated
@@ -100,6 +103,10 @@ class Settings:
     spark_bind_address: str | None = "127.0.0.1"
     #: Landing sensors defer to the triggerer instead of holding or rescheduling a worker slot.
     deferrable_sensors: bool = False
+    #: DuckDB's working memory; past it, DuckDB spills to disk (its own default is 80% of RAM).
+    duckdb_memory_limit: str = "6GB"
+    #: Users per batch when publishing rec_user_items: bounds publish's memory, whatever the month.
+    publish_batch_users: int = 50_000
 
     @property
     def reports(self) -> Path:
@@ -169,6 +176,8 @@ def get_settings() -> Settings:
         spark_driver_host=_env("SHOPFLOW_SPARK_DRIVER_HOST", base["spark_driver_host"]),
         spark_bind_address=_env("SHOPFLOW_SPARK_BIND_ADDRESS", base["spark_bind_address"]),
         deferrable_sensors=_flag("SHOPFLOW_DEFERRABLE_SENSORS", base["deferrable_sensors"]),
+        duckdb_memory_limit=_memory("SHOPFLOW_DUCKDB_MEMORY_LIMIT", "6GB"),
+        publish_batch_users=_positive("SHOPFLOW_PUBLISH_BATCH_USERS", 50_000),
     )
     profiles.validate(settings)
     return settings
@@ -193,6 +202,22 @@ def _day(name: str, default: dt.date) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"{name} must be a date (YYYY-MM-DD), not {value!r}") from None
+
+
+def _memory(name: str, default: str) -> str:
+    value = (_env(name) or default).strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.IGNORECASE):
+        raise ConfigError(f"{name} must be an amount of memory such as 6GB or 800MB, not {value!r}")
+    return value
+
+
+def _positive(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)
 
 
 def _hours(name: str, default: int) -> int:

@@ -731,7 +731,22 @@ def _generate_one(args) -> tuple[str, int, dict]:
     ev = simulate_day(cfg, catalog, people, day, factor)
     n = write_day(Path(out) / f"{day.isoformat()}.csv.gz", day, ev, fmt, cfg.compresslevel)
     counts = np.bincount(ev.event, minlength=4)
-    return day.isoformat(), n, dict(zip(EVENT_CODES, counts.tolist()))
+    return day.isoformat(), n, {**dict(zip(EVENT_CODES, counts.tolist())), "duplicates": duplicate_counts(ev)}
+
+
+def duplicate_counts(ev: DayEvents) -> dict[str, int]:
+    """Rows per event type that repeat an earlier row of the day exactly (what deduplication
+    drops): the planted duplicates, and any identical events that happened to coincide. Every
+    CSV column is a function of (second, event, product, user, session), so equal keys are
+    equal lines."""
+    first = (ev.second.astype(np.int64) << 40) | (ev.session.astype(np.int64) << 3) | ev.event
+    second = (ev.product.astype(np.int64) << 32) | ev.user.astype(np.int64)
+    order = np.lexsort((second, first))
+    a, b = first[order], second[order]
+    repeat = np.zeros(len(order), dtype=bool)
+    repeat[1:] = (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+    dup = np.bincount(ev.event[order][repeat], minlength=4)
+    return dict(zip(EVENT_CODES, dup.tolist()))
 
 
 def generate(cfg: GeneratorConfig, out: str | Path, workers: int | None = None, log=print) -> dict:

@@ -167,7 +167,7 @@ def load_partition(day: str, settings: Settings | None = None) -> int:
     from shopflow.warehouse import get_warehouse
 
     settings = settings or get_settings()
-    with get_warehouse(settings) as wh:
+    with _measured("load"), get_warehouse(settings) as wh:
         rows = wh.load_events_partition(dt.date.fromisoformat(day), settings.lake)
     log.info("loaded %s rows into events for %s", rows, day)
     return rows
@@ -187,7 +187,7 @@ def build_marts(day: str, settings: Settings | None = None) -> dict:
     from shopflow.warehouse import get_warehouse
 
     settings = settings or get_settings()
-    with get_warehouse(settings) as wh:
+    with _measured("marts"), get_warehouse(settings) as wh:
         result = marts.build_marts(wh, dt.date.fromisoformat(day))
     return _jsonable(result)
 
@@ -230,26 +230,53 @@ def training_date(param: Any = None, asset_dates: list | None = None, settings: 
 def train_als(run_date: str, params: Mapping[str, Any], sweep: bool = False, settings: Settings | None = None) -> dict:
     from shopflow import train
 
-    return _jsonable(train.train_als(run_date, dict(params), sweep=sweep, settings=settings))
+    with _measured("train_als") as usage:
+        result = train.train_als(run_date, dict(params), sweep=sweep, settings=settings)
+    return _jsonable(_with_usage(result, usage, settings, runs=[result.get("run_id"), result.get("parent_run_id")]))
 
 
 def train_content(run_date: str, params: Mapping[str, Any] | None = None, settings: Settings | None = None) -> dict:
     from shopflow import train
 
-    return _jsonable(train.train_content(run_date, dict(params or {}), settings=settings))
+    with _measured("train_content") as usage:
+        result = train.train_content(run_date, dict(params or {}), settings=settings)
+    return _jsonable(_with_usage(result, usage, settings, runs=[result.get("run_id")]))
 
 
 def publish(run_date: str, settings: Settings | None = None) -> dict:
     from shopflow import publish as publish_module
 
-    return _jsonable(publish_module.publish_recommendations(run_date, settings=settings))
+    with _measured("publish") as usage:
+        result = publish_module.publish_recommendations(run_date, settings=settings)
+    return _jsonable(_with_usage(result, usage))
 
 
 def build_report(day: str | None = None, settings: Settings | None = None) -> str:
     """Redraw the dashboard for the period ending on ``day`` (the latest when None)."""
     from shopflow import report
 
-    return str(report.build_report(settings or get_settings(), as_of=day))
+    with _measured("report"):
+        return str(report.build_report(settings or get_settings(), as_of=day))
+
+
+def _measured(name: str):
+    from shopflow.resources import measured
+
+    return measured(name)
+
+
+def _with_usage(result: dict, usage, settings: Settings | None = None, runs=()) -> dict:
+    """The task's wall time and peak RSS in its result (XCom) and, for training steps, as
+    MLflow metrics ``task_seconds`` and ``task_peak_rss_mb`` of its runs (comparable in the UI)."""
+    metrics = usage.metrics("task")
+    run_ids = [r for r in runs if r]
+    if run_ids:
+        from shopflow import tracking
+
+        client = tracking.connect(settings or get_settings())
+        for run_id in run_ids:
+            tracking.log_metrics(client, run_id, metrics)
+    return {**result, **metrics}
 
 
 def log_failure(context: Mapping[str, Any]) -> None:

@@ -98,6 +98,73 @@ def model_version_label(als_version=None, content_version=None) -> str:
     return "+".join(parts)
 
 
+def shared_sources(
+    item_sales: pd.DataFrame, content=None, k: int = 15, n_similar: int = 10, n_bestsellers: int = 20,
+) -> dict[str, Any]:
+    """The parts of the hybrid that do not depend on the user (pure): per-category and global
+    best-sellers from ``item_sales`` (product_id, category_id, category_code, n_purchases) and the
+    content model's neighbours (an empty frame without a content model)."""
+    import pandas as pd
+
+    from shopflow.recommend import hybrid
+    from shopflow.recommend.artifacts import similar_frame
+
+    sales = item_sales.assign(category=_keys(item_sales["category_id"], item_sales["category_code"]))
+    if content is not None:
+        similar = similar_frame(content, None, n_similar)
+    else:
+        similar = pd.DataFrame({"product_id": pd.Series(dtype="int64"), "rank": pd.Series(dtype="int64"),
+                                "similar_product_id": pd.Series(dtype="int64"), "score": pd.Series(dtype="float64")})
+    return {
+        "bestsellers": hybrid.category_bestsellers(sales, n_bestsellers),
+        "global_items": hybrid.global_bestsellers(sales, 2 * k),
+        "similar": similar,
+    }
+
+
+def user_items(
+    active: pd.DataFrame,
+    purchases: pd.DataFrame,
+    shared: dict[str, Any],
+    run_date: dt.date,
+    als=None,
+    version: str = "",
+    k: int = 15,
+) -> pd.DataFrame:
+    """``rec_user_items`` rows of the users in ``active`` (one batch of users; pure).
+
+    ``active``: (user_id, last_product_id, last_category_id, last_category_code), one row per user;
+    ``purchases``: (user_id, product_id) bought in the window (rows of other users are ignored).
+    Every step is per user, so a batch's rows do not depend on which other users share it.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from shopflow.recommend import hybrid
+
+    users = active["user_id"].to_numpy(dtype=np.int64)
+    purchases = purchases.loc[purchases["user_id"].isin(users), ["user_id", "product_id"]]
+    viewed = active.loc[active["last_product_id"].notna()]
+    anchors = pd.DataFrame({
+        "user_id": viewed["user_id"].to_numpy(dtype=np.int64),
+        "anchor_product_id": viewed["last_product_id"].to_numpy(dtype=np.int64),
+        "category": _keys(viewed["last_category_id"], viewed["last_category_code"]),
+    })
+    exclude = [purchases, anchors.rename(columns={"anchor_product_id": "product_id"})[["user_id", "product_id"]]]
+    parts = [hybrid.similar_candidates(anchors[["user_id", "anchor_product_id"]], shared["similar"]),
+             hybrid.category_candidates(anchors[["user_id", "category"]], shared["bestsellers"])]
+    if als is not None:
+        known = users[als.users.index(users) >= 0]
+        ranked = als.recommend_users(known, k, extra_bought=purchases)
+        parts.insert(0, hybrid.als_candidates(ranked))
+        sub = als.purchases[als.users.index(known)].tocoo()
+        exclude.append(pd.DataFrame({"user_id": known[sub.row], "product_id": als.items.ids[sub.col]}))
+    candidates = pd.concat(parts, ignore_index=True)
+    recs = hybrid.with_global_fill(candidates, users, shared["global_items"], k, pd.concat(exclude, ignore_index=True))
+    return recs.assign(model_version=version, run_date=run_date)[
+        ["user_id", "rank", "product_id", "score", "source", "model_version", "run_date"]]
+
+
 def build_tables(
     active: pd.DataFrame,
     purchases: pd.DataFrame,
@@ -111,63 +178,35 @@ def build_tables(
     n_similar: int = 10,
     n_bestsellers: int = 20,
 ) -> dict[str, pd.DataFrame]:
-    """The three ``rec_*`` frames from warehouse extracts and the champion models (pure).
-
-    ``active``: (user_id, last_product_id, last_category_id, last_category_code);
-    ``purchases``: (user_id, product_id); ``item_sales``: (product_id, category_id,
-    category_code, n_purchases). ``als`` is a TrainedALS, ``content`` a ContentModel; either
-    may be None (that source is then absent).
-    """
-    import numpy as np
-    import pandas as pd
-
-    from shopflow.recommend import hybrid
-    from shopflow.recommend.artifacts import similar_frame
-
-    sales = item_sales.assign(category=_keys(item_sales["category_id"], item_sales["category_code"]))
-    bestsellers = hybrid.category_bestsellers(sales, n_bestsellers)
-    global_items = hybrid.global_bestsellers(sales, 2 * k)
-
-    if content is not None:
-        similar = similar_frame(content, None, n_similar)
-    else:
-        similar = pd.DataFrame({"product_id": pd.Series(dtype="int64"), "rank": pd.Series(dtype="int64"),
-                                "similar_product_id": pd.Series(dtype="int64"), "score": pd.Series(dtype="float64")})
-
-    users = active["user_id"].to_numpy(dtype=np.int64)
-    viewed = active.loc[active["last_product_id"].notna()]
-    anchors = pd.DataFrame({
-        "user_id": viewed["user_id"].to_numpy(dtype=np.int64),
-        "anchor_product_id": viewed["last_product_id"].to_numpy(dtype=np.int64),
-        "category": _keys(viewed["last_category_id"], viewed["last_category_code"]),
-    })
-    exclude = [purchases[["user_id", "product_id"]],
-               anchors.rename(columns={"anchor_product_id": "product_id"})[["user_id", "product_id"]]]
-    parts = [hybrid.similar_candidates(anchors[["user_id", "anchor_product_id"]], similar),
-             hybrid.category_candidates(anchors[["user_id", "category"]], bestsellers)]
-    if als is not None:
-        known = users[als.users.index(users) >= 0]
-        ranked = als.recommend_users(known, k, extra_bought=purchases)
-        parts.insert(0, hybrid.als_candidates(ranked))
-        rows = als.users.index(known)
-        sub = als.purchases[rows].tocoo()
-        exclude.append(pd.DataFrame({"user_id": known[sub.row], "product_id": als.items.ids[sub.col]}))
-    candidates = pd.concat(parts, ignore_index=True)
-    recs = hybrid.with_global_fill(candidates, users, global_items, k, pd.concat(exclude, ignore_index=True))
-
+    """The three ``rec_*`` frames for a small set of users at once (pure; tests and one-off
+    use). :func:`publish_recommendations` builds the same rows batch by batch."""
+    shared = shared_sources(item_sales, content, k, n_similar, n_bestsellers)
     version = model_version_label(als_version, content_version)
-    user_items = recs.assign(model_version=version, run_date=run_date)
-    similar_items = similar.assign(model_version=model_version_label(None, content_version), run_date=run_date)
     return {
-        "rec_user_items": user_items[["user_id", "rank", "product_id", "score", "source", "model_version", "run_date"]],
-        "rec_similar_items": similar_items[["product_id", "rank", "similar_product_id", "score", "model_version",
-                                            "run_date"]],
-        "rec_category_bestsellers": bestsellers.assign(run_date=run_date),
+        "rec_user_items": user_items(active, purchases, shared, run_date, als, version, k),
+        **_item_tables(shared, run_date, content_version),
+    }
+
+
+def _item_tables(shared: dict[str, Any], run_date: dt.date, content_version) -> dict[str, pd.DataFrame]:
+    similar = shared["similar"].assign(model_version=model_version_label(None, content_version), run_date=run_date)
+    return {
+        "rec_similar_items": similar[["product_id", "rank", "similar_product_id", "score", "model_version",
+                                      "run_date"]],
+        "rec_category_bestsellers": shared["bestsellers"].assign(run_date=run_date),
     }
 
 
 def publish_recommendations(run_date, settings=None, params: dict | None = None) -> dict[str, Any]:
     """Write the ``rec_*`` tables for ``run_date`` from the champion models; return row counts.
+
+    ``rec_user_items`` is built and written in batches of ``batch_users`` users
+    (SHOPFLOW_PUBLISH_BATCH_USERS): the active users stream out of the warehouse as Arrow
+    record batches, and each batch's rows go back through :meth:`Warehouse.write_batches` (one
+    transaction on DuckDB, load jobs into a scratch table on BigQuery) before the next batch is
+    read. Memory is bounded by a batch (about batch_users x 45 candidate rows), not by the
+    number of users: the real month has about 3M active users, whose 45M rows in one frame were
+    what ran out of memory.
 
     Raises if neither model has a champion (train first).
     """
@@ -178,32 +217,60 @@ def publish_recommendations(run_date, settings=None, params: dict | None = None)
 
     settings = settings or get_settings()
     run_date = as_date(run_date)
-    opts = {**PUBLISH_DEFAULTS, **{k: v for k, v in (params or {}).items() if v is not None}}
+    opts = {**PUBLISH_DEFAULTS, "batch_users": settings.publish_batch_users,
+            **{k: v for k, v in (params or {}).items() if v is not None}}
     client = tracking.connect(settings)
     als = tracking.load_champion(tracking.ALS, settings, client)
     content = tracking.load_champion(tracking.CONTENT, settings, client)
     if als is None and content is None:
         raise RuntimeError("no champion model in the registry: run `shopflow train all` first")
-    days = {"start_date": run_date - dt.timedelta(days=int(opts["active_days"]) - 1), "end_date": run_date}
     with get_warehouse(settings) as wh:
-        active = wh.query(ACTIVE_USERS_SQL, days)
-        purchases = wh.query(PURCHASES_SQL, days)
-        item_sales = wh.query(ITEM_SALES_SQL, days)
-        tables = build_tables(
-            active, purchases, item_sales, run_date,
-            als=als[0] if als else None, content=content[0] if content else None,
+        result = write_recommendations(
+            wh, run_date, als=als[0] if als else None, content=content[0] if content else None,
             als_version=als[1].version if als else None, content_version=content[1].version if content else None,
-            k=int(opts["k"]), n_similar=int(opts["n_similar"]), n_bestsellers=int(opts["n_bestsellers"]),
-        )
-        counts = {name: wh.write_table(name, frame, replace_where={"run_date": run_date})
-                  for name, frame in tables.items()}
-    log.info("published %s for %s", counts, run_date)
+            **{key: int(opts[key]) for key in ("k", "active_days", "n_similar", "n_bestsellers", "batch_users")})
+    return result
+
+
+def write_recommendations(
+    wh, run_date: dt.date, als=None, content=None, als_version=None, content_version=None,
+    k: int = 15, active_days: int = 30, n_similar: int = 10, n_bestsellers: int = 20, batch_users: int = 50_000,
+) -> dict[str, Any]:
+    """Build and write the three ``rec_*`` tables for ``run_date`` through warehouse ``wh``,
+    ``rec_user_items`` one batch of ``batch_users`` users at a time (see
+    :func:`publish_recommendations`). Returns row counts and the batching figures."""
+    if batch_users < 1:
+        raise ValueError(f"batch_users must be at least 1, not {batch_users}")
+    version = model_version_label(als_version, content_version)
+    days = {"start_date": run_date - dt.timedelta(days=active_days - 1), "end_date": run_date}
+    stats = {"batches": 0, "active_users": 0, "max_batch_rows": 0}
+    # Both are one row per bought pair or per product: small next to the users x k output.
+    purchases = wh.query(PURCHASES_SQL, days)
+    item_sales = wh.query(ITEM_SALES_SQL, days)
+    shared = shared_sources(item_sales, content, k, n_similar, n_bestsellers)
+
+    def batches():
+        for active in wh.query_batches(ACTIVE_USERS_SQL, days, batch_rows=batch_users):
+            frame = user_items(active, purchases, shared, run_date, als, version, k)
+            stats["batches"] += 1
+            stats["active_users"] += len(active)
+            stats["max_batch_rows"] = max(stats["max_batch_rows"], len(frame))
+            log.info("publish %s: batch %d, %s users so far", run_date, stats["batches"],
+                     f"{stats['active_users']:,}")
+            if len(frame):
+                yield frame
+
+    counts = {"rec_user_items": wh.write_batches("rec_user_items", batches(), replace_where={"run_date": run_date})}
+    for name, frame in _item_tables(shared, run_date, content_version).items():
+        counts[name] = wh.write_table(name, frame, replace_where={"run_date": run_date})
+    log.info("published %s for %s in %d batches of up to %d users", counts, run_date, stats["batches"], batch_users)
     return {
         "run_date": run_date.isoformat(),
         **counts,
-        "als_version": als[1].version if als else None,
-        "content_version": content[1].version if content else None,
-        "active_users": int(len(active)),
+        "als_version": als_version,
+        "content_version": content_version,
+        **stats,
+        "batch_users": batch_users,
     }
 
 
@@ -215,6 +282,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("-k", type=int_range(1), default=PUBLISH_DEFAULTS["k"], help="items per user (default 15)")
     parser.add_argument("--active-days", type=int_range(1), default=PUBLISH_DEFAULTS["active_days"],
                         help="a user is active with any event in this many days up to the run date (default 30)")
+    parser.add_argument("--batch-users", type=int,
+                        help="users per batch written to rec_user_items; bounds memory "
+                             "(default: SHOPFLOW_PUBLISH_BATCH_USERS, 50000)")
 
 
 def run(args) -> int:
@@ -224,7 +294,8 @@ def run(args) -> int:
 
     settings = get_settings()
     run_date = as_date(args.run_date) if args.run_date else _latest_event_date(settings)
-    result = publish_recommendations(run_date, settings, {"k": args.k, "active_days": args.active_days})
+    result = publish_recommendations(run_date, settings, {"k": args.k, "active_days": args.active_days,
+                                                          "batch_users": args.batch_users})
     for name in TABLES:
         print(f"{name:26s} {result[name]:>10,d} rows for {result['run_date']}")
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import pandas as pd
 
@@ -48,6 +48,19 @@ class Warehouse(abc.ABC):
         Without ``replace_where`` the table is replaced; with it (e.g. ``{"run_date": d}``) only
         the rows matching those column values are replaced, atomically. Returns rows written.
         """
+
+    @abc.abstractmethod
+    def query_batches(self, sql: str, params: Mapping[str, Any] | None = None,
+                      batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        """Run a BigQuery-dialect SELECT and yield its rows as frames of at most ``batch_rows``
+        (Arrow record batches underneath), so a large result is never held whole."""
+
+    @abc.abstractmethod
+    def write_batches(self, name: str, frames: Iterable[pd.DataFrame],
+                      replace_where: Mapping[str, Any] | None = None) -> int:
+        """Write the frames of an iterable to table ``name`` as one atomic replacement (of the
+        table, or of the rows matching ``replace_where``), holding one frame at a time. Returns rows
+        written. An empty iterable leaves the slice empty."""
 
     @abc.abstractmethod
     def table_exists(self, name: str) -> bool:

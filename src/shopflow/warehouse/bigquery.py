@@ -287,22 +287,74 @@ class BigQueryWarehouse(Warehouse):
         config = bigquery.LoadJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
         self.client.load_table_from_dataframe(frame, self.table_id(scratch), job_config=config).result()
         try:
-            columns = ", ".join(validate_identifier(str(c), "column name") for c in frame.columns)
-            where = " and ".join(
-                f"{validate_identifier(c, 'column name')} = @w{i}" for i, c in enumerate(replace_where)
-            )
-            params = {f"w{i}": v for i, v in enumerate(replace_where.values())}
-            script = (
-                f"create table if not exists `{self.table_id(name)}` like `{self.table_id(scratch)}`;\n"
-                "begin transaction;\n"
-                f"delete from `{self.table_id(name)}` where {where};\n"
-                f"insert into `{self.table_id(name)}` ({columns}) select {columns} from `{self.table_id(scratch)}`;\n"
-                "commit transaction;"
-            )
-            self._run_query(script, self._query_config(params))
+            self._swap_slice(name, scratch, list(frame.columns), replace_where)
         finally:
             self.client.delete_table(self.table_id(scratch), not_found_ok=True)
         return len(frame)
+
+    def _swap_slice(self, name: str, scratch: str, columns: list, replace_where: Mapping[str, Any]) -> None:
+        """Replace the rows of ``name`` matching ``replace_where`` by the scratch table, in one transaction."""
+        listed = ", ".join(validate_identifier(str(c), "column name") for c in columns)
+        where = " and ".join(
+            f"{validate_identifier(c, 'column name')} = @w{i}" for i, c in enumerate(replace_where)
+        )
+        params = {f"w{i}": v for i, v in enumerate(replace_where.values())}
+        script = (
+            f"create table if not exists `{self.table_id(name)}` like `{self.table_id(scratch)}`;\n"
+            "begin transaction;\n"
+            f"delete from `{self.table_id(name)}` where {where};\n"
+            f"insert into `{self.table_id(name)}` ({listed}) select {listed} from `{self.table_id(scratch)}`;\n"
+            "commit transaction;"
+        )
+        self._run_query(script, self._query_config(params))
+
+    def query_batches(self, sql: str, params: Mapping[str, Any] | None = None, batch_rows: int = 100_000):
+        rows = self.client.query(sql, job_config=self._query_config(params), location=self.location).result(
+            page_size=batch_rows)
+        yield from rows.to_dataframe_iterable()
+
+    def write_batches(self, name: str, frames, replace_where: Mapping[str, Any] | None = None) -> int:
+        """Each batch is appended to a scratch table by a load job (BigQuery's bulk load: no
+        batch is held after it is sent); then one query job or transaction swaps the scratch
+        table into place, so readers never see a half-written slice."""
+        from google.cloud import bigquery
+
+        validate_identifier(name, "table name")
+        scratch = f"{name}__load_{uuid.uuid4().hex[:12]}"
+        written, columns = 0, None
+        try:
+            for frame in frames:
+                if replace_where:
+                    check_slice(frame, replace_where, name)
+                disposition = (bigquery.WriteDisposition.WRITE_TRUNCATE if columns is None
+                               else bigquery.WriteDisposition.WRITE_APPEND)
+                config = bigquery.LoadJobConfig(write_disposition=disposition)
+                self.client.load_table_from_dataframe(frame, self.table_id(scratch), job_config=config).result()
+                columns = list(frame.columns) if columns is None else columns
+                written += len(frame)
+            if columns is None:
+                if replace_where and self.table_exists(name):
+                    where = " and ".join(f"{validate_identifier(c, 'column name')} = @w{i}"
+                                         for i, c in enumerate(replace_where))
+                    self._run_query(f"delete from `{self.table_id(name)}` where {where}",
+                                    self._query_config({f"w{i}": v for i, v in enumerate(replace_where.values())}))
+                return 0
+            select = f"select * from `{self.table_id(scratch)}`"
+            column, value = next(iter((replace_where or {None: None}).items()))
+            if not replace_where:
+                self._run_query(select, self._query_config(
+                    destination=self.table_id(name),
+                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE))
+            elif len(replace_where) == 1 and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                self._run_query(select, self._query_config(
+                    destination=self.table_id(name, value),
+                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+                    time_partitioning=_day_partitions(bigquery, column)))
+            else:
+                self._swap_slice(name, scratch, columns, replace_where)
+        finally:
+            self.client.delete_table(self.table_id(scratch), not_found_ok=True)
+        return written
 
     def table_exists(self, name: str) -> bool:
         from google.api_core.exceptions import NotFound

@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,8 @@ class DuckDBWarehouse(Warehouse):
         # Tables here have no meaningful row order (every read orders explicitly); letting
         # DuckDB write in parallel halves the time of a large CREATE TABLE AS.
         self._con.execute("set preserve_insertion_order = false")
+        # DuckDB's own default is 80% of the machine's memory; a bound makes it spill instead.
+        self._con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
 
     # ---------------------------------------------------------------- plumbing
 
@@ -232,6 +234,51 @@ class DuckDBWarehouse(Warehouse):
         validate_identifier(name, "table name")
         return self._frame(self._con.execute(f"select * from {name}"))
 
+    def query_batches(self, sql: str, params: Mapping[str, Any] | None = None,
+                      batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        # A cursor of its own: the stream stays open while this connection writes batches.
+        duck_sql, names = _translate(sql)
+        cursor = self._con.cursor()
+        try:
+            cursor.execute("set TimeZone = 'UTC'")
+            reader = cursor.sql(duck_sql, params=self._bind(names, params or {})).to_arrow_reader(batch_rows)
+            for batch in reader:
+                yield batch.to_pandas()
+        finally:
+            cursor.close()
+
+    def write_batches(self, name: str, frames: Iterable[pd.DataFrame],
+                      replace_where: Mapping[str, Any] | None = None) -> int:
+        validate_identifier(name, "table name")
+        written, first = 0, True
+        with self._transaction():
+            for frame in frames:
+                if replace_where:
+                    check_slice(frame, replace_where, name)
+                self._con.register("_shopflow_frame", frame)
+                try:
+                    if first and not replace_where:
+                        self._con.execute(f"create or replace table {name} as select * from _shopflow_frame")
+                    else:
+                        if first:
+                            self._con.execute(
+                                f"create table if not exists {name} as select * from _shopflow_frame limit 0")
+                            self._delete_where(name, replace_where)
+                        self._con.execute(f"insert into {name} by name select * from _shopflow_frame")
+                finally:
+                    self._con.unregister("_shopflow_frame")
+                first = False
+                written += len(frame)
+            if first and replace_where and self.table_exists(name):
+                self._delete_where(name, replace_where)  # no batch at all: the slice is now empty
+        return written
+
+    def _delete_where(self, name: str, replace_where: Mapping[str, Any]) -> None:
+        where = " and ".join(f"{validate_identifier(col, 'column name')} = $w{i}"
+                             for i, col in enumerate(replace_where))
+        values = {f"w{i}": _bind_value(v) for i, v in enumerate(replace_where.values())}
+        self._con.execute(f"delete from {name} where {where}", values)
+
     @staticmethod
     def _frame(result) -> pd.DataFrame:
         # DuckDB sums BIGINT into HUGEINT, which pandas receives as float64; BigQuery's SUM of
@@ -261,9 +308,7 @@ class DuckDBWarehouse(Warehouse):
                     self._con.execute(f"create or replace table {name} as select * from _shopflow_frame")
                 else:
                     self._con.execute(f"create table if not exists {name} as select * from _shopflow_frame limit 0")
-                    where = " and ".join(f"{col} = $w{i}" for i, col in enumerate(replace_where))
-                    values = {f"w{i}": _bind_value(v) for i, v in enumerate(replace_where.values())}
-                    self._con.execute(f"delete from {name} where {where}", values)
+                    self._delete_where(name, replace_where)
                     self._con.execute(f"insert into {name} by name select * from _shopflow_frame")
         finally:
             self._con.unregister("_shopflow_frame")
