@@ -12,6 +12,7 @@ from test_recommend_planted import ITEMS_PER_BLOCK, N_BLOCKS, item_block, plante
 
 from shopflow import cli, tracking
 from shopflow.config import get_settings
+from shopflow.recommend import similar
 
 RUN_DATE = dt.date(2019, 11, 10)
 WINDOW = {"window_days": 10, "test_days": 3}
@@ -167,6 +168,15 @@ def test_content_run(trained):
     assert rates[method] == max(rates.values()) == run.data.metrics["similar_items_next_view_hit_rate_at_10"]
     content, _ = tracking.load_champion(tracking.CONTENT, client=client)
     assert content.similar_method == method
+    # the registered pyfunc serves the chosen method's lists (category_popular: window views)
+    import mlflow.pyfunc
+
+    served = mlflow.pyfunc.load_model(f"models:/{tracking.CONTENT}@champion").predict(
+        pd.DataFrame({"product_id": [100, 205]}), params={"k": 3})
+    assert served.groupby("product_id").size().to_dict() == {100: 3, 205: 3}
+    assert (item_block(served["similar_product_id"]) == item_block(served["product_id"])).all()
+    expected = similar.similar_items_frame(content, 3, method, item_idx=content.items.index([100, 205]))
+    pd.testing.assert_frame_equal(served.reset_index(drop=True), expected)
     assert {"neighbours_sample.csv", "summary.json"} <= {a.path for a in client.list_artifacts(run.info.run_id)}
     assert runs["content"]["champion_decision"] == "promoted"
 

@@ -47,11 +47,11 @@ class ContentPyfunc(mlflow.pyfunc.PythonModel):
         self.trained = ContentModel.load(context.artifacts["model"])
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        from shopflow.recommend.artifacts import similar_frame
+        from shopflow.recommend.similar import similar_items_frame
 
         k = int((params or {}).get("k", 10))
         idx = self.trained.items.index(pd.DataFrame(model_input)["product_id"].to_numpy())
-        return similar_frame(self.trained, idx[idx >= 0], k)
+        return similar_items_frame(self.trained, k, item_idx=idx[idx >= 0])
 
 
 WRAPPERS = {"als": ALSPyfunc, "content": ContentPyfunc}

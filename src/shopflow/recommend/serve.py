@@ -88,7 +88,7 @@ def recommend_for(user_id: int, item_id: int | None, k: int, als, content, histo
     """The hybrid list for one shopper: (user_id, rank, product_id, score, source), and a line
     saying which path was taken. Raises UnknownItemError for an item nobody knows."""
     from shopflow.recommend import hybrid
-    from shopflow.recommend.artifacts import similar_frame
+    from shopflow.recommend.similar import similar_items_frame
     from shopflow.recommend.content import category_keys
 
     in_content = content is not None and item_id is not None and item_id in content.items
@@ -120,7 +120,8 @@ def recommend_for(user_id: int, item_id: int | None, k: int, als, content, histo
         if ranked is not None:
             parts.append(hybrid.als_candidates(ranked))
     if anchor is not None and content is not None and anchor in content.items:
-        similar = similar_frame(content, [content.items.lookup(anchor)], 10)
+        # the method the content run chose (recommend/similar.py), as rec_similar_items is made
+        similar = similar_items_frame(content, 10, item_idx=[content.items.lookup(anchor)])
         parts.append(hybrid.similar_candidates(
             pd.DataFrame({"user_id": [user_id], "anchor_product_id": [anchor]}), similar))
         path.append(f"items similar to {'item' if anchor == item_id else 'last viewed item'} {anchor}")
