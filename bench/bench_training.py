@@ -11,8 +11,8 @@ then, against one MLflow store:
 4. ``train_als`` for 2019-11-30 with factors 64, then with factors 16 and 10 iterations: paired
    comparisons with the champion's settings refitted on the same split.
 
-Run: ``python -m bench.bench_training [scale] [home]`` (default 0.05 and a temporary folder).
-Writes bench/results/training.json.
+Run: ``python -m bench.bench_training [scale] [home]`` (default 0.05 and a temporary folder,
+removed afterwards). Writes bench/results/training.json.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import datetime as dt  # noqa: E402
+import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -78,6 +79,14 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     scale = float(argv[0]) if argv else 0.05
     home = argv[1] if len(argv) > 1 else tempfile.mkdtemp(prefix="shopflow-bench-training-")
+    try:
+        return _run(scale, home)
+    finally:
+        if len(argv) <= 1:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _run(scale: float, home: str) -> int:
     os.environ["SHOPFLOW_HOME"] = home
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow.db"
     from mlflow import MlflowClient
