@@ -37,6 +37,8 @@ RUN1 = {
 RUN1_LOSS = [0.9, 0.5, 0.25, 0.2]
 RUN2 = {**RUN1, "temporal_ndcg_at_15": 0.030, "ndcg_at_15": 0.040}
 RUN2_LOSS = [0.8, 0.3, 0.12, 0.09, 0.085, 0.084]
+RUN2_TAGS = {"champion_decision": "kept", "champion_reason": "not shown better than the champion on the same "
+             "split: mean per-user difference -0.005 over 120 users, 95% bootstrap interval [-0.01, 0.001]"}
 CONTENT_RUN = {"next_view_hit_rate_at_10": 0.21, "baseline_next_view_hit_rate_at_10": 0.09, "annoy_recall_at_10": 0.97}
 
 
@@ -61,7 +63,7 @@ def log_fake_runs(uri: str, artifacts: Path) -> dict[str, str]:
         "run1": run(als, "als-2019-11-16", BASE_MS, RUN1, RUN1_LOSS,
                     {"factors": 30, "regularization": 0.1, "alpha": 40, "iterations": 4}),
         "run2": run(als, "als-2019-11-17", BASE_MS + 86_400_000, RUN2, RUN2_LOSS,
-                    {"factors": 50, "regularization": 0.1, "alpha": 40, "iterations": 6}),
+                    {"factors": 50, "regularization": 0.1, "alpha": 40, "iterations": 6}, RUN2_TAGS),
         "sweep": run(als, "als-sweep-2019-11-17", BASE_MS + 86_400_000 + 1000, {**RUN2, "temporal_ndcg_at_15": 0.5},
                      tags={"sweep": "true"}),
     }
@@ -232,3 +234,16 @@ def test_section_shows_the_item_knn_baseline(store, tmp_path):
     assert '"name":"item-kNN baseline"' in figure
     # the temporal panel's item-kNN bars: precision, recall, ndcg as logged
     assert '"y":[0.02,0.025,0.028],"type":"bar","xaxis":"x2"' in figure.replace(" ", "")
+
+
+def test_section_says_how_the_latest_run_was_promoted(store, tmp_path):
+    from shopflow.report import render_report
+
+    uri, ids = store
+    html = render_report(settings_for(uri, tmp_path))
+    caption = next(e for e in parse(html) if e.get("data-promotion-run"))
+    # run 2 is the newest run (the sweep parent is not a run); run 1 logged no decision
+    assert (caption["data-promotion-run"], caption["data-decision"]) == (ids["run2"], "kept")
+    assert caption["text"] == ("Latest ALS run als-2019-11-17: kept, not shown better than the champion on the "
+                               "same split: mean per-user difference -0.005 over 120 users, 95% bootstrap "
+                               "interval [-0.01, 0.001].")

@@ -563,6 +563,14 @@ def recommenders(tracking: TrackingData) -> Section:
             s.add(table(["Protocol", "Metric", "ALS", "Popularity", "Lift"]
                         + (["Item-kNN", "Lift over item-kNN"] if has_knn else []), rows))
 
+    latest = als.recent[0] if als.recent else None
+    if latest is not None and latest.tags.get("champion_decision"):
+        # The promotion of the newest run (recommend/promotion.py): what it was compared with and why.
+        decision = latest.tags["champion_decision"]
+        s.add(f'<p class="caption" data-promotion-run="{esc(latest.run_id)}" data-decision="{esc(decision)}">'
+              f'Latest ALS run {esc(latest.run_name)}: {esc(decision)}, '
+              f'{esc(latest.tags.get("champion_reason", ""))}.</p>')
+
     if als.loss:
         steps, values = zip(*als.loss)
         run = als.loss_run
