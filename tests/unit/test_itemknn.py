@@ -46,6 +46,9 @@ def test_recommendations_by_hand_with_filter_and_padding():
     # user 3 (item 3): no item shares a buyer with item 3 -> nothing
     np.testing.assert_array_equal(ids, [[2, -1, -1], [0, -1, -1], [-1, -1, -1]])
     np.testing.assert_allclose(scores[:, 0], [COS_12, COS_01, -np.inf], rtol=1e-6)
+    # one user per batch (a budget below any history's length x neighbours): the same lists
+    one_by_one, _ = model.recommend([0, 2, 3], 3, filter_csr=HAND[[0, 2, 3]], max_cells=1)
+    np.testing.assert_array_equal(one_by_one, [[2, -1, -1], [0, -1, -1], [-1, -1, -1]])
     # without the filter, user 0's own items score from each other: item 1 (cos 0.8165 from
     # item 0), item 0 (0.8165 from item 1) -- a tie, broken by the lower index -- then item 2
     ids, scores = model.recommend([0], 3)

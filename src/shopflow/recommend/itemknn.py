@@ -62,11 +62,12 @@ class ItemKNNRecommender:
     def n_items(self) -> int:
         return 0 if self.similarity is None else self.similarity.shape[0]
 
-    def recommend(self, user_idx, k: int, filter_csr=None, batch_size: int = 20_000):
+    def recommend(self, user_idx, k: int, filter_csr=None, max_cells: int = 20_000_000):
         """Top-``k`` item indices and scores for the users at ``user_idx`` (-1 / -inf padded).
 
         ``filter_csr`` has one row per requested user; its items are left out. Equal scores are
-        ranked by item index.
+        ranked by item index. Users are scored in batches of at most ``max_cells`` candidate
+        scores (history length x neighbours), so long histories (view signals) bound memory.
         """
         import scipy.sparse as sp
 
@@ -79,9 +80,14 @@ class ItemKNNRecommender:
         if n == 0 or k == 0:
             return ids, scores
         filt = None if filter_csr is None else sp.csr_matrix(filter_csr)
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            scored = (self.user_items[user_idx[start:stop]] @ self.similarity).tocsr()
+        history = self.user_items[user_idx]
+        work = np.cumsum(np.diff(history.indptr).astype(np.int64) * self.neighbours)
+        start = 0
+        while start < n:
+            done = work[start - 1] if start else 0
+            stop = max(start + 1, int(np.searchsorted(work, done + max_cells, side="right")))
+            stop = min(stop, n)
+            scored = (history[start:stop] @ self.similarity).tocsr()
             if filt is not None:
                 scored = remove_pairs(scored, filt[start:stop])
             scored.eliminate_zeros()
@@ -93,4 +99,5 @@ class ItemKNNRecommender:
             take = rank < k
             ids[start + rows[take], rank[take]] = cols[take]
             scores[start + rows[take], rank[take]] = vals[take]
+            start = stop
         return ids, scores
