@@ -61,12 +61,14 @@ with DAG(
             announced.extend(e.extra.get("run_date") for e in events if e.extra.get("run_date"))
         return pipeline.training_date(params.get("run_date"), announced)
 
-    @task(pool=pipeline.WAREHOUSE_POOL)
+    # Training reads the lake's Parquet (shopflow.lake_reader): it holds no warehouse slot and
+    # meets no lock, so daily loads go on while models fit.
+    @task
     def train_als(run_date: str, params=None) -> dict:
         keys = ("factors", "regularization", "alpha", "iterations", "window_days")
         return pipeline.train_als(run_date, {k: params[k] for k in keys}, sweep=params["sweep"])
 
-    @task(pool=pipeline.WAREHOUSE_POOL)
+    @task
     def train_content(run_date: str, params=None) -> dict:
         return pipeline.train_content(run_date, {"window_days": params["window_days"]})
 

@@ -151,7 +151,10 @@ def register(client, name: str, model_uri: str, run_id: str) -> str:
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name, description=f"shopflow recommender ({name})")
-    version = client.create_model_version(name, source=model_uri, run_id=run_id)
+    # A tracking server refuses a models:/m-... source unless model_id names that logged model
+    # (a local store does not check).
+    model_id = model_uri[len("models:/"):] if model_uri.startswith("models:/m-") else None
+    version = client.create_model_version(name, source=model_uri, run_id=run_id, model_id=model_id)
     return str(version.version)
 
 

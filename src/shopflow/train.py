@@ -343,8 +343,8 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
     from shopflow.config import get_settings
     from shopflow.recommend import promotion
     from shopflow.recommend.als import ALSParams
+    from shopflow.lake_reader import events_reader
     from shopflow.recommend.data import parse_weights
-    from shopflow.warehouse import get_warehouse
 
     settings = settings or get_settings()
     params = dict(params or {})
@@ -368,7 +368,7 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
         log.warning("ALS promotion: %s", incumbent[2])
     champion_weights = incumbent[0].meta.get("weights") if incumbent[0] is not None else None
     types = set(parse_weights(merged["weights"])) | {"purchase"} | set(parse_weights(champion_weights or None))
-    with get_warehouse(settings) as wh:
+    with events_reader(settings) as wh:  # the lake's Parquet: no warehouse lock held or met
         events = load_events(wh, days, types)
     log.info("ALS: %d aggregated event rows for %s..%s", len(events), days["start_date"], days["end_date"])
 
@@ -519,13 +519,13 @@ def train_content(run_date, params: dict | None = None, settings=None) -> dict[s
     """Fit the content model on the window's catalogue, measure it, log, register, champion rule."""
     from shopflow import tracking
     from shopflow.config import get_settings
-    from shopflow.warehouse import get_warehouse
+    from shopflow.lake_reader import events_reader
 
     settings = settings or get_settings()
     run_date = as_date(run_date)
     merged = _merge(CONTENT_DEFAULTS, params, CONTENT_MODEL_KEYS)
     days = window(run_date, int(merged["window_days"]), int(merged["test_days"]))
-    with get_warehouse(settings) as wh:
+    with events_reader(settings) as wh:  # the lake's Parquet: no warehouse lock held or met
         catalogue, transitions, cutoff, note = load_content_inputs(wh, days)
     if note:
         log.warning("content next-view measure: %s", note)
