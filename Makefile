@@ -68,9 +68,9 @@ mlflow: $(STAMP)
 backfill: $(STAMP)
 	$(BIN)/shopflow airflow backfill --from $(FROM) --to $(TO)
 
-## Serve the dashboard on localhost.
+## Write the dashboard and open it through Airflow (the plugin's page; starts Airflow if needed).
 dashboard: $(STAMP)
-	$(BIN)/shopflow report --serve
+	$(BIN)/shopflow airflow dashboard
 
 ## Re-resolve requirements.lock from pyproject.toml (no index URLs are written).
 lock:

@@ -45,7 +45,7 @@ with DAG(
         "run_date": Param(None, type=["null", "string"], format="date", description="last day of the training window"),
         "factors": Param(30, type="integer", minimum=1, maximum=512, description="ALS latent factors"),
         "regularization": Param(0.1, type="number", minimum=0, description="ALS L2 regularization"),
-        "alpha": Param(40.0, type="number", minimum=0, description="ALS confidence scaling"),
+        "alpha": Param(40.0, type="number", exclusiveMinimum=0, description="ALS confidence scaling, above 0"),
         "iterations": Param(30, type="integer", minimum=1, maximum=500, description="ALS iterations"),
         "sweep": Param(False, type="boolean", description="grid sweep: one child run per setting"),
         "window_days": Param(30, type="integer", minimum=7, maximum=400, description="days of events used"),

@@ -3,9 +3,9 @@
 The dashboard is served by the Airflow API server itself: a small FastAPI app mounted at
 ``/shopflow`` returns ``$SHOPFLOW_HOME/reports/dashboard.html`` (written by ``shopflow report``
 or the daily DAG's last task) at ``/shopflow/dashboard``, to logged-in Airflow users only. The
-"shopflow dashboard" entry under Browse shows it inside the Airflow UI. Set
-``SHOPFLOW_DASHBOARD_URL`` to link somewhere else instead (e.g. ``make dashboard``'s
-http://127.0.0.1:8050/dashboard.html).
+"shopflow dashboard" entry under Browse shows it inside the Airflow UI. This is the one place
+the dashboard is served (``make dashboard`` writes it and starts Airflow if needed). Set
+``SHOPFLOW_DASHBOARD_URL`` to link somewhere else instead.
 
 MLflow runs its own UI (``make mlflow``); the "MLflow" entry opens ``SHOPFLOW_MLFLOW_URL``, else
 the tracking server when ``MLFLOW_TRACKING_URI`` is one, else http://127.0.0.1:5000.

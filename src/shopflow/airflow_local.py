@@ -9,6 +9,8 @@
   unpauses ``shopflow_daily``, queues ``airflow backfill create`` and waits, printing progress.
 * ``run``: runs ``shopflow_daily`` for each date of a range in this process with
   ``dag.test`` (no scheduler), then optionally ``shopflow_training``; ``make demo`` uses it.
+* ``dashboard`` (``make dashboard``): writes the dashboard and prints its address on the Airflow
+  API server (the plugin's page), starting ``airflow standalone`` in the background if needed.
 * ``mlflow-ui`` (``make mlflow``): the MLflow UI on the same tracking store.
 """
 
@@ -107,28 +109,37 @@ def check_start_date(first: str) -> None:
 
 
 def run_daily(dates: list[str], force_clean: bool = False) -> list[tuple[str, str, float]]:
-    """Run ``shopflow_daily`` for each date in this process; stop at the first failure."""
-    import pendulum
+    """Run ``shopflow_daily`` for each date in this process, with a progress bar over the
+    dates; stop at the first failure."""
+    from shopflow.progress import steps
 
     check_start_date(min(dates))
     dag = load_dag("shopflow_daily")
     results = []
-    for i, day in enumerate(dates, 1):
-        started = time.perf_counter()
-        log_start = _log_size()
-        with _quiet() as log_path:
-            run = dag.test(
-                logical_date=pendulum.parse(day).in_timezone("UTC"),
-                run_conf={"date": day, "force_clean": force_clean},
-            )
-        seconds = time.perf_counter() - started
-        state = str(getattr(run, "state", "unknown")).split(".")[-1].lower()
-        results.append((day, state, seconds))
-        _say(f"  shopflow_daily {day}: {state} in {seconds:.1f} s  [{i}/{len(dates)}]")
-        if state != "success":
-            raise JobFailed(f"shopflow_daily failed for {day}: {_error_since(log_path, log_start)}; "
-                            f"task logs in {log_path}")
+    with steps("shopflow_daily", len(dates)) as done:
+        for day in dates:
+            results.append(_run_one_day(dag, day, force_clean))
+            _, state, seconds = results[-1]
+            done(f"  shopflow_daily {day}: {state} in {seconds:.1f} s")
     return results
+
+
+def _run_one_day(dag, day: str, force_clean: bool) -> tuple[str, str, float]:
+    import pendulum
+
+    started = time.perf_counter()
+    log_start = _log_size()
+    with _quiet() as log_path:
+        run = dag.test(
+            logical_date=pendulum.parse(day).in_timezone("UTC"),
+            run_conf={"date": day, "force_clean": force_clean},
+        )
+    seconds = time.perf_counter() - started
+    state = str(getattr(run, "state", "unknown")).split(".")[-1].lower()
+    if state != "success":
+        raise JobFailed(f"shopflow_daily failed for {day}: {_error_since(log_path, log_start)}; "
+                        f"task logs in {log_path}")
+    return day, state, seconds
 
 
 def run_training(run_date: str | None = None, conf: dict | None = None) -> tuple[str, float]:
@@ -208,7 +219,10 @@ def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10
     if prebuild_lake and get_settings().deployment == "local":
         started = time.perf_counter()
         _say(f"building the lake for {describe(days)} with one Spark job ...")
-        built = pipeline.clean_range(first, last)
+        from shopflow.progress import spark_job
+
+        with spark_job("Spark", len(days)) as (on_progress, on_date):
+            built = pipeline.clean_range(first, last, on_date=on_date, on_progress=on_progress)
         _say(f"  {len(built)} partitions (re)built in {time.perf_counter() - started:.0f} s; the DAG runs skip Spark for them")
     if not api_up():
         start_standalone_background()
@@ -232,34 +246,37 @@ def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10
 
 
 def _wait_for_runs(days: list[str], poll: float) -> int:
+    """Wait for the runs of ``days``, a progress bar over the dates and a line per finished date."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from shopflow.progress import steps
+
     wanted = set(days)
-    last_line = ""
-    while True:
-        with create_session() as session:
-            runs = session.scalars(select(DagRun).where(DagRun.dag_id == "shopflow_daily")).all()
-            state = {}
-            for run in runs:
-                if run.logical_date is None:
-                    continue
-                day = run.logical_date.date().isoformat()
-                if day in wanted:
-                    state[day] = str(run.state).split(".")[-1].lower()
-        done = {d for d, s in state.items() if s in ("success", "failed")}
-        failed = sorted(d for d, s in state.items() if s == "failed")
-        line = f"  {len(done)}/{len(days)} dates done ({len(done) - len(failed)} success, {len(failed)} failed)"
-        if line != last_line:
-            _say(line)
-            last_line = line
-        if len(done) == len(days):
-            if failed:
-                _say("failed dates: " + ", ".join(failed))
-                return 1
-            return 0
-        time.sleep(poll)
+    reported: set[str] = set()
+    with steps("backfill shopflow_daily", len(days)) as finished:
+        while True:
+            with create_session() as session:
+                runs = session.scalars(select(DagRun).where(DagRun.dag_id == "shopflow_daily")).all()
+                state = {}
+                for run in runs:
+                    if run.logical_date is None:
+                        continue
+                    day = run.logical_date.date().isoformat()
+                    if day in wanted:
+                        state[day] = str(run.state).split(".")[-1].lower()
+            for day in sorted(d for d, s in state.items() if s in ("success", "failed") and d not in reported):
+                reported.add(day)
+                finished(f"  shopflow_daily {day}: {state[day]}")
+            if len(reported) == len(days):
+                break
+            time.sleep(poll)
+    failed = sorted(d for d in reported if state.get(d) == "failed")
+    if failed:
+        _say("failed dates: " + describe(failed))
+        return 1
+    return 0
 
 
 def _local_stack_defaults() -> None:
@@ -279,6 +296,21 @@ def standalone() -> int:
     os.execv(_airflow_bin(), [_airflow_bin(), "standalone"])
 
 
+def dashboard() -> int:
+    """Write the dashboard and show where the Airflow API server serves it (the plugin's page at
+    ``/shopflow/dashboard``), starting ``airflow standalone`` in the background if none answers."""
+    from shopflow import report
+
+    path = report.build_report()
+    _say(f"dashboard written to {path} (it also opens offline as it is)")
+    if not api_up():
+        start_standalone_background()
+    home = Path(os.environ["AIRFLOW_HOME"])
+    _say(f"dashboard: {API_URL}/shopflow/dashboard, or Browse -> shopflow dashboard in the Airflow UI "
+         f"(user admin; password in {home / 'simple_auth_manager_passwords.json.generated'})")
+    return 0
+
+
 def mlflow_ui(port: int = 5000) -> int:
     settings = get_settings()
     Path(settings.mlflow_artifacts).mkdir(parents=True, exist_ok=True)
@@ -295,7 +327,8 @@ def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     sub.add_parser("standalone", help="airflow standalone with this repo's DAGs (make airflow)",
                    description="airflow standalone with this repo's DAGs and plugins; UI on http://127.0.0.1:8080")
-    sub.add_parser("stop", help="stop the airflow standalone that backfill started in the background")
+    sub.add_parser("stop", help="stop the airflow standalone that backfill or dashboard started in the background")
+    sub.add_parser("dashboard", help="write the dashboard and serve it through Airflow's API server (make dashboard)")
     b = sub.add_parser("backfill", help="queue a backfill of shopflow_daily and wait (make backfill)",
                        description="Backfill shopflow_daily for the dates of a range that have landing files "
                                    "(the others are named and skipped), starting airflow standalone if needed.")
@@ -323,6 +356,8 @@ def run(args) -> int:
         return stop()
     if args.action == "mlflow-ui":
         return mlflow_ui(args.port)
+    if args.action == "dashboard":
+        return dashboard()
     if args.action == "backfill":
         return backfill(args.first.isoformat(), args.last.isoformat(), prebuild_lake=not args.no_prebuild)
 

@@ -52,6 +52,7 @@ def run(args) -> int:
 
     from shopflow.dates import date_range, describe
     from shopflow.errors import UserError, existing_file
+    from shopflow.progress import bytes_and_rows, spark_job, steps
 
     settings = get_settings()
     if args.data:
@@ -63,7 +64,8 @@ def run(args) -> int:
         from shopflow.landing import land
 
         _step(f"landing {args.data}")
-        report = land(args.data, settings.landing, repair_float_ids=args.repair_float_ids)
+        with bytes_and_rows("landing", Path(args.data).stat().st_size) as update:
+            report = land(args.data, settings.landing, repair_float_ids=args.repair_float_ids, progress=update)
         dates = sorted(report.per_day)
         print(f"  {report.rows_in:,} rows in = {report.rows_landed:,} landed + {report.rows_rejected:,} rejected")
         if report.repairs:
@@ -84,14 +86,17 @@ def run(args) -> int:
 
         cfg = generate.GeneratorConfig.from_scale(args.scale, start=args.start, days=args.days, seed=args.seed)
         _step(f"generating {cfg.days} days from {cfg.start} (scale {args.scale}: ~{cfg.events_per_day:,} events a day)")
-        summary = generate.generate(cfg, settings.landing, log=lambda *_: None)
+        with steps("generating", cfg.days, "days") as done:
+            # generate() logs a line per day ("YYYY-MM-DD: ...") and then its summary.
+            summary = generate.generate(cfg, settings.landing, log=lambda text: done(advance=int(text[:4].isdigit())))
         print(f"  {summary['rows']:,} rows in {summary['seconds']:.1f} s -> {settings.landing}")
         dates = sorted(summary["days"])
     first, last = dates[0], dates[-1]
 
     _step(f"Spark: cleaning {first}..{last} in one job")
     t = time.perf_counter()
-    built = pipeline.clean_range(first, last, on_date=_print_manifest)
+    with spark_job("Spark", len(dates)) as (on_progress, on_date):
+        built = pipeline.clean_range(first, last, on_date=on_date, on_progress=on_progress)
     print(f"  {len(built)} partitions built in {time.perf_counter() - t:.0f} s"
           if built else "  lake already current for every date (nothing to do)")
 
@@ -109,11 +114,6 @@ def run(args) -> int:
     print_summary(settings, first, last)
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s", flush=True)
     return 0
-
-
-def _print_manifest(manifest: dict) -> None:
-    print(f"  {manifest['event_date']}: {manifest['rows_in']:,} rows in, {manifest['rows_valid']:,} valid, "
-          f"{manifest['duplicates_dropped']:,} duplicates, {manifest['rows_quarantined']:,} quarantined", flush=True)
 
 
 def print_summary(settings, first: str, last: str) -> None:

@@ -842,5 +842,10 @@ def run(args) -> int:
         cfg.validate()
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    generate(cfg, args.out or get_settings().landing, workers=args.workers)
+    from shopflow.progress import steps
+
+    with steps("generating", cfg.days, "days") as done:
+        # generate() logs a line per day ("YYYY-MM-DD: ...") and then its summary.
+        generate(cfg, args.out or get_settings().landing, workers=args.workers,
+                 log=lambda text: done(text, advance=int(text[:4].isdigit())))
     return 0

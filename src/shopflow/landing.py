@@ -31,6 +31,7 @@ leaves earlier landing files intact; rerunning replaces the days the source hold
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -50,6 +51,7 @@ _DATE = re.compile(rb"^\d{4}-\d{2}-\d{2}$")
 _EVENT_START = re.compile(rb'^"?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}')
 _INDEX_NAMES = {b"", b"unnamed: 0", b"index", b"id", b"_c0"}
 FLUSH_LINES = 20_000
+PROGRESS_LINES = 100_000
 #: Fields holding ids, by position in the 9 public columns.
 ID_FIELDS = {2: "product_id", 3: "category_id", 7: "user_id"}
 _FLOAT_TEXT = re.compile(rb"^\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
@@ -86,14 +88,16 @@ class LandReport:
         return dict(self.__dict__)
 
 
-def _open_source(path: Path):
+def _open_source(path: Path, stack: contextlib.ExitStack):
+    """(lines, a function giving the bytes of ``path`` read so far): gzip is read through."""
     from isal import igzip
 
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
+    raw = stack.enter_context(open(path, "rb", buffering=1 << 20))
+    magic = raw.read(2)
+    raw.seek(0)
     if magic == b"\x1f\x8b":
-        return igzip.open(path, "rb")
-    return open(path, "rb", buffering=1 << 20)
+        return stack.enter_context(igzip.IGzipFile(fileobj=raw, mode="rb")), raw.tell
+    return raw, raw.tell
 
 
 def _fields(line: bytes) -> list[bytes]:
@@ -231,18 +235,28 @@ def _float_fields(line: bytes) -> list[bytes]:
     return [fields[i] for i in ID_FIELDS if float_id(fields[i])]
 
 
-def land(
-    source: str | Path, out: str | Path, compresslevel: int = 1, log=print, repair_float_ids: bool = False
-) -> LandReport:
-    """Split ``source`` into ``out/YYYY-MM-DD.csv.gz``; return the row accounting.
-
-    With ``repair_float_ids``, ids written as floats are repaired (see the module doc)."""
+def check_source(source: str | Path) -> Path:
+    """``source`` as a Path if it is a file; a LandingError naming the problem otherwise."""
     source = Path(source)
-    out = Path(out)
     if not source.exists():
         raise LandingError(f"{source}: no such file; check the path of the export")
     if not source.is_file():
         raise LandingError(f"{source} is not a file; give the path of one CSV or CSV.gz export")
+    if source.stat().st_size == 0:
+        raise LandingError(f"{source}: the file is empty; nothing to land")
+    return source
+
+
+def land(
+    source: str | Path, out: str | Path, compresslevel: int = 1, log=print, repair_float_ids: bool = False,
+    progress=None,
+) -> LandReport:
+    """Split ``source`` into ``out/YYYY-MM-DD.csv.gz``; return the row accounting.
+
+    With ``repair_float_ids``, ids written as floats are repaired (see the module doc).
+    ``progress(bytes_read, rows_read)`` is called every PROGRESS_LINES lines and at the end."""
+    source = check_source(source)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     rejects_dir = out / "rejects"
@@ -253,7 +267,8 @@ def land(
     reject_writer.writerow(["line_number", "reason", "line"])
     dates: dict[bytes, str | None] = {}
 
-    with _open_source(source) as fh:
+    with contextlib.ExitStack() as stack:
+        fh, position = _open_source(source, stack)
         first = fh.readline()
         if not first:
             raise LandingError(f"{source}: the file is empty; nothing to land")
@@ -305,10 +320,14 @@ def land(
                     report.rows_rejected += 1
                     reject_writer.writerow([line_no, reason, raw_line.rstrip(b"\r\n").decode("utf-8", "replace")])
                 line_no += 1
+                if progress is not None and line_no % PROGRESS_LINES == 0:
+                    progress(position(), report.rows_in)
         except BaseException:
             writers.abort()
             raise
 
+    if progress is not None:
+        progress(source.stat().st_size, report.rows_in)
     if report.rows_in != report.rows_landed + report.rows_rejected:  # pragma: no cover - invariant
         writers.abort()
         raise LandingError(f"row accounting broke: {report.rows_in} in != {report.rows_landed} + {report.rows_rejected}")
@@ -374,8 +393,18 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from shopflow.config import get_settings
 
+    from shopflow.dates import date_range, describe
+    from shopflow.progress import bytes_and_rows
+
     out = args.out or get_settings().landing
-    report = land(args.source, out, compresslevel=args.compresslevel, repair_float_ids=args.repair_float_ids)
+    source = check_source(args.source)
+    if args.json:
+        report = land(source, out, compresslevel=args.compresslevel, repair_float_ids=args.repair_float_ids,
+                      log=lambda text: print(text, file=sys.stderr))
+    else:
+        with bytes_and_rows("landing", source.stat().st_size) as update:
+            report = land(source, out, compresslevel=args.compresslevel, repair_float_ids=args.repair_float_ids,
+                          progress=update)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
@@ -390,4 +419,9 @@ def run(args) -> int:
         print(f"rejected ({reasons}) -> {report.rejects_file}")
     if report.repairs:
         print("float ids repaired: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(report.repairs.items())))
+    if report.per_day:
+        days = list(report.per_day)
+        gaps = sorted(set(d.isoformat() for d in date_range(days[0], days[-1])) - set(days))
+        if gaps:
+            print(f"no rows for {describe(gaps)} (between the first and the last date of the export)")
     return 0

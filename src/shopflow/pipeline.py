@@ -103,7 +103,7 @@ def landing_dates(first: str, last: str, settings: Settings | None = None) -> tu
 
 
 def clean_range(
-    first: str, last: str, settings: Settings | None = None, force: bool = False, on_date=None
+    first: str, last: str, settings: Settings | None = None, force: bool = False, on_date=None, on_progress=None
 ) -> list[str]:
     """Build the lake for the dates of ``first..last`` that have landing files with ONE
     spark-submit (one JVM), skipping the run when every such partition is already current.
@@ -111,7 +111,8 @@ def clean_range(
     name them with :func:`landing_dates`).
 
     Spark's own output goes to ``$SHOPFLOW_HOME/logs/clean-FIRST-LAST.log``; ``on_date`` is
-    called with each date's manifest as the job reports it. A failed job raises JobFailed
+    called with each date's manifest as the job reports it, ``on_progress(tasks_done,
+    tasks_total)`` with the running stages' task counts. A failed job raises JobFailed
     with the job's error message and the log's path."""
     import json
     import subprocess
@@ -144,9 +145,14 @@ def clean_range(
         for line in proc.stdout:
             sink.write(line)
             sink.flush()
-            if on_date is not None and line.startswith("{"):
+            if line.startswith("{"):
                 with contextlib.suppress(ValueError):
-                    on_date(json.loads(line))
+                    record = json.loads(line)
+                    if "progress" in record:
+                        if on_progress is not None:
+                            on_progress(record["progress"]["tasks_done"], record["progress"]["tasks_total"])
+                    elif on_date is not None:
+                        on_date(record)
         returncode = proc.wait()
     if returncode != 0:
         error = _last_python_error(log_path.read_text(errors="replace"))

@@ -1,16 +1,9 @@
-"""``shopflow report``: writing the file, rerunning, bad arguments, and ``--serve``."""
+"""``shopflow report``: writing the file, rerunning, bad arguments (serving: tests/airflow/test_plugin.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
-import subprocess
-import sys
-import threading
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -66,63 +59,3 @@ def test_bad_arguments_are_rejected(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
-
-
-def get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
-
-
-def test_server_serves_only_the_dashboard_and_rereads_it(tmp_path):
-    from shopflow.report import make_server
-
-    page = tmp_path / "dashboard.html"
-    page.write_text("<html>one</html>", encoding="utf-8")
-    (tmp_path / "secret.txt").write_text("not for the browser")
-    server = make_server(page, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        assert get(f"{base}/dashboard.html") == (200, b"<html>one</html>")
-        assert get(f"{base}/") == (200, b"<html>one</html>")
-        assert get(f"{base}/secret.txt")[0] == 404
-        assert get(f"{base}/../secret.txt")[0] == 404
-        page.write_text("<html>two</html>", encoding="utf-8")
-        assert get(f"{base}/dashboard.html") == (200, b"<html>two</html>")
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert server.server_address[0] == "127.0.0.1"
-
-
-def test_serve_reports_a_busy_port(tmp_path, capsys):
-    from shopflow.report import serve
-
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        assert serve(tmp_path / "dashboard.html", port) == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
-
-
-def test_report_serve_prints_the_url_and_serves_the_file(warehouse_env):
-    # The command as `make dashboard` runs it, in its own process (it serves until stopped).
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shopflow.cli", "report", "--serve", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-    )
-    try:
-        lines = [process.stdout.readline(), process.stdout.readline()]
-        found = re.search(r"Serving the dashboard at (http://127\.0\.0\.1:\d+/dashboard\.html)", lines[1])
-        assert found, (lines, process.stderr.read() if process.poll() is not None else "")
-        status, body = get(found.group(1))
-        assert status == 200
-        assert body == (warehouse_env / "reports" / "dashboard.html").read_bytes()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)

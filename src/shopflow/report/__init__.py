@@ -1,7 +1,9 @@
 """``shopflow report``: the dashboard, one self-contained HTML file from the marts and MLflow.
 
 :func:`build_report` writes ``$SHOPFLOW_HOME/reports/dashboard.html`` (the daily DAG's last task
-calls it); ``shopflow report --serve`` writes it and serves it on 127.0.0.1 (``make dashboard``).
+calls it). It is served in one place: the Airflow API server, through the plugin
+``plugins/shopflow_plugin.py`` at ``/shopflow/dashboard`` (``make dashboard`` writes the file and
+starts Airflow if needed); the file also opens offline as it is.
 
 The page shows one period: the trailing window of the as-of marts ending on ``--as-of`` (default:
 the latest snapshot built). Sections: 1 headline figures (both scopes), 2 funnel, 3 daily trend,
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.server
 import logging
 import os
 import sys
@@ -24,8 +25,6 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8050
-HOST = "127.0.0.1"
 FILENAME = "dashboard.html"
 
 __all__ = ["build_report", "render_report", "serve", "add_arguments", "run"]
@@ -112,60 +111,6 @@ def build_report(settings=None, *, out: str | os.PathLike | None = None, as_of: 
     return path
 
 
-# ------------------------------------------------------------------------------ serving
-
-
-def _handler(path: Path):
-    """A handler that serves this one file (at / and /<name>) and nothing else of its folder."""
-
-    class DashboardHandler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            route = self.path.split("?", 1)[0]
-            if route not in ("/", f"/{path.name}"):
-                self.send_error(404, f"only /{path.name} is served here")
-                return
-            try:
-                body = path.read_bytes()  # read per request: a rebuilt report shows on reload
-            except FileNotFoundError:
-                self.send_error(404, f"{path} does not exist (yet)")
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, fmt, *args):
-            log.info("%s %s", self.address_string(), fmt % args)
-
-    return DashboardHandler
-
-
-def make_server(path: str | os.PathLike, port: int = DEFAULT_PORT) -> http.server.ThreadingHTTPServer:
-    """A server for the dashboard on 127.0.0.1 (port 0 picks a free port)."""
-    return http.server.ThreadingHTTPServer((HOST, port), _handler(Path(path).resolve()))
-
-
-def serve(path: str | os.PathLike, port: int = DEFAULT_PORT) -> int:
-    """Serve the dashboard until interrupted; print its URL first."""
-    try:
-        server = make_server(path, port)
-    except OSError as exc:
-        print(f"shopflow report: cannot listen on {HOST}:{port}: {exc.strerror or exc}; "
-              "pick another port with --port", file=sys.stderr)
-        return 1
-    url = f"http://{HOST}:{server.server_address[1]}/{Path(path).name}"
-    print(f"Serving the dashboard at {url} (Ctrl-C to stop)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
-
-
 # ------------------------------------------------------------------------------ the command
 
 
@@ -184,8 +129,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="last date of the period: a run date the marts were built for (default: the latest)")
     parser.add_argument("--scope", choices=("all", "reference_filter"), default="all",
                         help="scope of the funnel, trend, heatmap and top-item sections (default: all)")
-    parser.add_argument("--serve", action="store_true", help=f"serve the file on {HOST} after writing it")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port for --serve (default {DEFAULT_PORT})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,6 +140,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"shopflow report: {exc}", file=sys.stderr)
         return 1
     print(f"dashboard written to {path}")
-    if args.serve:
-        return serve(path, args.port)
     return 0
