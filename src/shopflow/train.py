@@ -390,6 +390,11 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
                 client.set_terminated(run_id, "FAILED")
                 raise
             children.append((run_id, result))
+            # Only the best child's temporal split and model serve the promotion: free the others'.
+            leader = max(children, key=lambda c: _sortable(c[1]["metrics"].get(tracking.PRIMARY_METRIC[tracking.ALS][0])))
+            for _, other in children:
+                if other is not leader[1]:
+                    other["temporal"].update(split=None, model=None)
         metric, _ = tracking.PRIMARY_METRIC[tracking.ALS]
         best_id, best = max(children, key=lambda c: _sortable(c[1]["metrics"].get(metric)))
         version, decision = _promote_als(client, best_id, best, incumbent, events, settings)
