@@ -1,0 +1,58 @@
+"""Runs made in-process (the demo's ``dag.test``) carry their real start and end, read back
+through Airflow's models as the UI and the REST API read them: a run for 2019-11-01 made
+today lasts seconds, not the years since its logical date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pendulum
+
+
+DAG_FILE = """
+import time
+import pendulum
+from airflow.sdk import DAG, task
+
+with DAG("shopflow_test_run_times", schedule=None, start_date=pendulum.datetime(2019, 10, 1, tz="UTC"),
+         catchup=False, tags=["test"]) as dag:
+
+    @task(retries=0)
+    def wait_a_second():
+        time.sleep(1.0)
+
+    wait_a_second()
+"""
+
+
+def test_an_in_process_run_records_its_real_start_and_end(tmp_path):
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from shopflow import airflow_local
+
+    airflow_local.prepare_metadata_db()
+    (tmp_path / "times_dag.py").write_text(DAG_FILE)
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    DagBundlesManager().sync_bundles_to_db()
+    sync_bag_to_db(bag, "dags-folder", None)
+    dag = bag.dags["shopflow_test_run_times"]
+
+    before = dt.datetime.now(dt.timezone.utc)
+    run = airflow_local.test_run(dag, logical_date=pendulum.datetime(2019, 11, 1, tz="UTC"))
+    after = dt.datetime.now(dt.timezone.utc)
+    assert str(run.state).split(".")[-1].lower() == "success"
+
+    with create_session() as session:
+        stored = session.scalars(
+            select(DagRun).where(DagRun.dag_id == "shopflow_test_run_times", DagRun.run_id == run.run_id)
+        ).one()
+        assert stored.logical_date.date() == dt.date(2019, 11, 1)
+        assert before <= stored.start_date < stored.end_date <= after
+        # The task sleeps one second; the run is its one task, so it lasts at least that.
+        assert dt.timedelta(seconds=1) <= stored.end_date - stored.start_date < after - before
