@@ -94,3 +94,8 @@ def checked(check, *args, **kwargs):
         raise
     except ValueError as exc:
         raise ParamError(str(exc)) from exc
+
+
+class NotReady(UserError, RuntimeError):
+    """A step's inputs are not there yet (no events loaded, no champion model): the message says
+    which step to run first. Still a RuntimeError for callers that catch one."""

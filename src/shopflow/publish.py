@@ -223,7 +223,9 @@ def publish_recommendations(run_date, settings=None, params: dict | None = None)
     als = tracking.load_champion(tracking.ALS, settings, client)
     content = tracking.load_champion(tracking.CONTENT, settings, client)
     if als is None and content is None:
-        raise RuntimeError("no champion model in the registry: run `shopflow train all` first")
+        from shopflow.errors import NotReady
+
+        raise NotReady("no champion model in the registry: run `shopflow train all` (or make demo) first")
     with get_warehouse(settings) as wh:
         result = write_recommendations(
             wh, run_date, als=als[0] if als else None, content=content[0] if content else None,
@@ -282,7 +284,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("-k", type=int_range(1), default=PUBLISH_DEFAULTS["k"], help="items per user (default 15)")
     parser.add_argument("--active-days", type=int_range(1), default=PUBLISH_DEFAULTS["active_days"],
                         help="a user is active with any event in this many days up to the run date (default 30)")
-    parser.add_argument("--batch-users", type=int,
+    parser.add_argument("--batch-users", type=int_range(1),
                         help="users per batch written to rec_user_items; bounds memory "
                              "(default: SHOPFLOW_PUBLISH_BATCH_USERS, 50000)")
 

@@ -138,6 +138,12 @@ def test_publish(capsys):
     assert user_error(capsys, ["publish", "--run-date", "2019/11/01"]).startswith(
         "shopflow publish: argument --run-date: '2019/11/01' is not a date"
     )
+    assert user_error(capsys, ["publish", "--run-date", "2019-11-01"]) == (
+        "shopflow publish: no champion model in the registry: run `shopflow train all` (or make demo) first"
+    )
+    assert user_error(capsys, ["publish", "--batch-users", "0"]).startswith(
+        "shopflow publish: argument --batch-users: 0 is out of range"
+    )
     assert user_error(capsys, ["publish"]) == (
         "shopflow publish: the warehouse has no events table: load some days first (shopflow load, or make demo)"
     )
