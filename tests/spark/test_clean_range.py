@@ -36,6 +36,8 @@ def write_day(home, day: str, lines: list[str]) -> None:
 def test_an_export_with_gaps_is_cleaned_for_the_dates_it_has(home):
     write_day(home, "2019-10-01", [FIRST])
     write_day(home, "2019-10-31", [LAST])
+    # What `shopflow land --repair-float-ids` records beside a repaired date's file.
+    (home / "landing" / "2019-10-31.repairs.json").write_text('{"product_id": 1, "category_id_nulled": 0}')
     seen = []
     built = pipeline.clean_range("2019-10-01", "2019-10-31", get_settings(), on_date=seen.append)
     assert built == ["2019-10-01", "2019-10-31"]
@@ -44,7 +46,9 @@ def test_an_export_with_gaps_is_cleaned_for_the_dates_it_has(home):
     ]
     manifests = sorted(p.name for p in (home / "lake" / "manifests").glob("*.json"))
     assert manifests == ["2019-10-01.json", "2019-10-31.json"]
-    assert json.loads((home / "lake" / "manifests" / "2019-10-31.json").read_text())["rows_valid"] == 1
+    last = json.loads((home / "lake" / "manifests" / "2019-10-31.json").read_text())
+    assert (last["rows_valid"], last["landing_repairs"]) == (1, {"product_id": 1, "category_id_nulled": 0})
+    assert "landing_repairs" not in seen[0]
     log_text = (home / "logs" / "clean-2019-10-01-2019-10-31.log").read_text()
     assert "--dates 2019-10-01,2019-10-31" in log_text and " INFO " in log_text
     # Both partitions are current now: no second job.
