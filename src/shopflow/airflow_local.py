@@ -232,6 +232,17 @@ def stop() -> int:
     return 0
 
 
+def date_segments(days) -> list[tuple[str, str]]:
+    """Runs of consecutive dates as (first, last): 10-01, 10-02, 10-31 -> (10-01, 10-02), (10-31, 10-31)."""
+    segments: list[list[dt.date]] = []
+    for day in sorted({as_date(d) for d in days}):
+        if segments and (day - segments[-1][1]).days == 1:
+            segments[-1][1] = day
+        else:
+            segments.append([day, day])
+    return [(a.isoformat(), b.isoformat()) for a, b in segments]
+
+
 def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10.0) -> int:
     """Backfill the dates of ``first..last`` that have landing files; name the ones that have none."""
     from shopflow import pipeline
@@ -258,9 +269,7 @@ def backfill(first: str, last: str, prebuild_lake: bool = True, poll: float = 10
     subprocess.run([_airflow_bin(), "dags", "reserialize"], env=env, check=True, capture_output=True)
     subprocess.run([_airflow_bin(), "dags", "unpause", "shopflow_daily"], env=env, check=True, capture_output=True)
     # One backfill per run of consecutive dates: Airflow backfills whole ranges.
-    for segment in describe(days).split(", "):
-        seg_first, _, seg_last = segment.partition("..")
-        seg_last = seg_last or seg_first
+    for seg_first, seg_last in date_segments(days):
         created = subprocess.run(
             [_airflow_bin(), "backfill", "create", "--dag-id", "shopflow_daily", "--from-date", seg_first,
              "--to-date", seg_last, "--reprocess-behavior", "completed", "--max-active-runs", "2"],

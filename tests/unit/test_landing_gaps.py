@@ -69,3 +69,12 @@ def test_the_users_line_is_the_jobs_python_error():
         "AnalysisException: [PATH_NOT_FOUND] Path does not exist: x"
     )
     assert pipeline._last_python_error("25/12/03 INFO only info\n") == "no Python error in the log (exit code only)"
+
+
+def test_a_backfill_queues_one_range_per_run_of_landed_dates():
+    from shopflow.airflow_local import date_segments
+
+    assert date_segments(["2019-10-31", "2019-10-01", "2019-10-02", "2019-11-01", "2019-10-15"]) == [
+        ("2019-10-01", "2019-10-02"), ("2019-10-15", "2019-10-15"), ("2019-10-31", "2019-11-01")
+    ]
+    assert date_segments([]) == []
