@@ -119,6 +119,8 @@ def test_mlflow_runs_with_basic_auth_and_accepts_the_tasks_host_header(services,
     from shopflow.deploy import mlflow_server_command
 
     env = services["mlflow"]["environment"]
+    # Basic auth's CSRF protection refuses to start without a key shared by every worker.
+    assert env["MLFLOW_FLASK_SERVER_SECRET_KEY"] == "change-me-to-a-long-random-string"
     monkeypatch.setenv("MLFLOW_AUTH_ADMIN_USERNAME", env["MLFLOW_AUTH_ADMIN_USERNAME"])
     monkeypatch.setenv("MLFLOW_AUTH_ADMIN_PASSWORD", env["MLFLOW_AUTH_ADMIN_PASSWORD"])
     command, extra = mlflow_server_command(services["mlflow"]["command"][4:], tmp_path)
@@ -136,3 +138,10 @@ def test_password_file_holds_any_password(tmp_path):
     assert json.loads(path.read_text()) == {"admin": password}
     assert path.stat().st_mode & 0o777 == 0o600
 
+
+
+def test_the_pinned_set_has_what_the_team_services_import():
+    """Basic auth needs Flask-WTF (mlflow[auth]); Airflow on PostgreSQL needs psycopg2 and asyncpg."""
+    import importlib.util
+
+    assert [m for m in ("flask_wtf", "psycopg2", "asyncpg") if importlib.util.find_spec(m) is None] == []
