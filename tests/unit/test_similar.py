@@ -57,19 +57,27 @@ def test_lists_of_each_method_by_hand():
     assert _lists(model, "content") == {1: [4, 3], 2: [1, 5], 3: [2, 1], 4: [1, 2], 5: [6, 1], 6: [5]}
     # category a by training views: 2 (50), 3 (30), 1 (10), 4 (5); category b: 5 (7), 6 (1)
     assert _lists(model, "category_popular") == {1: [2, 3], 2: [3, 1], 3: [2, 1], 4: [2, 3], 5: [6], 6: [5]}
-    # the 3 content neighbours re-ranked by training views: item 1's pool 4 (5), 3 (30), 2 (50)
-    # -> 2, 3; item 5's pool 6 (1), 1 (10), 2 (50) -> 2, 1
-    assert _lists(model, "blend") == {1: [2, 3], 2: [3, 1], 3: [2, 1], 4: [2, 3], 5: [2, 1], 6: [5]}
+    # the 3 content neighbours fused, 1/(10 + content rank) + 1/(10 + views rank), ranks from 0.
+    # Item 1: pool 4, 3, 2 with training views 5, 30, 50 (views ranks 2, 1, 0):
+    #   4: 1/10 + 1/12 = 0.1833, 3: 1/11 + 1/11 = 0.1818, 2: 1/12 + 1/10 = 0.1833 -> 4, 2 (tie: content order)
+    # Item 2: pool 1, 5, 3, views 10, 7, 30 (ranks 1, 2, 0): 1: 0.1909, 5: 0.1742, 3: 0.1833 -> 1, 3
+    # Item 3: pool 2, 1, 4, views 50, 10, 5 (ranks 0, 1, 2): 2: 0.2, 1: 0.1818, 4: 0.1667 -> 2, 1
+    # Item 4: pool 1, 2, 3, views 10, 50, 30 (ranks 2, 0, 1): 1: 0.1833, 2: 0.1909, 3: 0.1742 -> 2, 1
+    # Item 5: pool 6, 1, 2, views 1, 10, 50 (ranks 2, 1, 0): 6: 0.1833, 1: 0.1818, 2: 0.1833 -> 6, 2
+    assert _lists(model, "blend") == {1: [4, 2], 2: [1, 3], 3: [2, 1], 4: [2, 1], 5: [6, 2], 6: [5]}
     with pytest.raises(ValueError, match="unknown similar-items method"):
         similar.neighbours(model, "random", 2)
 
 
-def test_rerank_keeps_the_given_order_on_equal_popularity():
-    # popularity of items 0, 1, 2: 5, 5, 9. Item 2 moves up; 0 and 1 (tied) keep their order
+def test_fusion_by_hand():
+    # popularity of items 0, 1, 2: 5, 5, 9. Row 1: candidates 0, 2, 1 (ranks 0, 1, 2), views ranks
+    # 2 -> 0, 0 -> 1, 1 -> 2: 0: 1/10 + 1/11, 2: 1/11 + 1/10 (a tie: the given order), 1: 1/12 + 1/12.
+    # Row 2: candidates 1, 0 (tied views: ranks in the given order): 1: 2/10, 0: 2/11.
     ids = np.array([[0, 2, 1, -1], [1, 0, -1, -1]])
-    out, scores = similar.rerank_by_popularity(ids, np.array([5.0, 5.0, 9.0]), 5)
-    assert out.tolist() == [[2, 0, 1, -1, -1], [1, 0, -1, -1, -1]]
-    assert scores.tolist() == [[9.0, 5.0, 5.0, -np.inf, -np.inf], [5.0, 5.0, -np.inf, -np.inf, -np.inf]]
+    out, scores = similar.fuse_with_popularity(ids, np.array([5.0, 5.0, 9.0]), 5)
+    assert out.tolist() == [[0, 2, 1, -1, -1], [1, 0, -1, -1, -1]]
+    np.testing.assert_allclose(scores, [[1 / 10 + 1 / 11, 1 / 11 + 1 / 10, 2 / 12, -np.inf, -np.inf],
+                                        [2 / 10, 2 / 11, -np.inf, -np.inf, -np.inf]])
 
 
 TRANSITIONS = pd.DataFrame({
@@ -81,17 +89,21 @@ TRANSITIONS = pd.DataFrame({
 
 def test_next_view_comparison_by_hand():
     # weight 8 in all. content hits 1->4 (1), 2->5 (2), 5->6 (1), 3->1 (1): 5/8;
-    # category_popular hits 1->2 (3), 5->6 (1), 3->1 (1): 5/8; blend 1->2 (3), 3->1 (1): 4/8
+    # category_popular hits 1->2 (3), 5->6 (1), 3->1 (1): 5/8;
+    # blend hits 1->2 (3), 1->4 (1), 5->6 (1), 3->1 (1): 6/8
     out = similar.compare_next_view(FixedContent(), TRANSITIONS, k=2, pool=3)
     assert out["metrics"] == {"content_next_view_hit_rate_at_2": 0.625,
                               "category_popular_next_view_hit_rate_at_2": 0.625,
-                              "blend_next_view_hit_rate_at_2": 0.5}
-    # a tie goes to the model-free method
-    assert out["winner"] == "category_popular"
-    # 2->5 four times instead of two: content 7/10, category_popular 5/10, blend 4/10
+                              "blend_next_view_hit_rate_at_2": 0.75}
+    assert out["winner"] == "blend"
+    # 2->5 four times instead of two: content 7/10, category_popular 5/10, blend 6/10
     more = TRANSITIONS.assign(n_transitions=[3, 1, 4, 1, 1, 5])
     out = similar.compare_next_view(FixedContent(), more, k=2, pool=3)
     assert (out["winner"], out["metrics"]["content_next_view_hit_rate_at_2"]) == ("content", 0.7)
+    # only 1->4: content and blend both 1.0, category_popular 0.0; a tie goes to the simpler method
+    out = similar.compare_next_view(FixedContent(), TRANSITIONS.iloc[[1]], k=2, pool=3)
+    assert out["metrics"]["content_next_view_hit_rate_at_2"] == out["metrics"]["blend_next_view_hit_rate_at_2"] == 1.0
+    assert out["winner"] == "blend"
     empty = TRANSITIONS.iloc[[5]]
     assert similar.compare_next_view(FixedContent(), empty, k=2)["winner"] == similar.DEFAULT_METHOD
 
@@ -100,10 +112,12 @@ def test_published_frame_uses_the_models_method_and_window_views():
     model = FixedContent()
     model.similar_method = "blend"
     frame = similar.similar_items_frame(model, k=2, item_idx=[0, 4])
-    # item 1's pool 4, 3, 2 by window views 50, 30, 60 -> 2 (60), 4 (50);
-    # item 5's pool 6, 1, 2 by window views 9, 20, 60 -> 2 (60), 1 (20)
-    assert frame.to_dict("list") == {"product_id": [1, 1, 5, 5], "rank": [1, 2, 1, 2],
-                                     "similar_product_id": [2, 4, 2, 1], "score": [60.0, 50.0, 60.0, 20.0]}
+    # by window views. Item 1: pool 4, 3, 2, views 50, 30, 60 (ranks 1, 2, 0): 4: 1/10 + 1/11,
+    # 3: 1/11 + 1/12, 2: 1/12 + 1/10 -> 4, 2. Item 5: pool 6, 1, 2, views 9, 20, 60 (ranks 2, 1, 0):
+    # 6: 1/10 + 1/12, 1: 2/11, 2: 1/12 + 1/10 -> 6, 2 (a tie: content order)
+    assert frame[["product_id", "rank", "similar_product_id"]].to_dict("list") == {
+        "product_id": [1, 1, 5, 5], "rank": [1, 2, 1, 2], "similar_product_id": [4, 2, 6, 2]}
+    np.testing.assert_allclose(frame["score"], [1 / 10 + 1 / 11, 1 / 12 + 1 / 10, 1 / 10 + 1 / 12, 1 / 12 + 1 / 10])
     content = similar.similar_items_frame(model, k=2, method="content", item_idx=[5])
     assert content.to_dict("list") == {"product_id": [6], "rank": [1], "similar_product_id": [5],
                                        "score": [pytest.approx(0.9)]}

@@ -5,9 +5,12 @@ Methods (each gives every catalogue item ``k`` other items, best first):
 * ``content`` -- the content model's Annoy neighbours (metadata similarity: category, brand, price);
 * ``category_popular`` -- the most viewed other items of the item's category (what a shop shows
   without any model);
-* ``blend`` -- the content model's ``pool`` nearest neighbours (default 50: mostly the same
-  category, brand and price band) re-ranked by views, so the page shows the popular items among
-  the similar ones. Equal views keep the content order.
+* ``blend`` -- the content model's ``pool`` nearest neighbours (default 20) ranked by
+  reciprocal-rank fusion of their similarity rank and their views rank among them:
+  1 / (10 + similarity rank) + 1 / (10 + views rank), ranks from 0, as ``hybrid.blend`` fuses
+  sources. Popular items among the similar ones rise without letting popularity pull the list
+  away from the current item (re-ranking the neighbours by views alone lost to both methods on
+  every sample measured). Equal scores keep the content order.
 
 Views are ``n_views_train`` (views before the test days) when measuring, so the test days'
 views do not rank the candidates they are scored on, and ``n_views`` (the whole window) when
@@ -25,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 METHODS = ("content", "category_popular", "blend")
-#: Content neighbours re-ranked by the blend.
-BLEND_POOL = 50
+#: Content neighbours fused by the blend, and the rank offset of the fusion.
+BLEND_POOL = 20
+RRF_OFFSET = 10.0
 #: The published method when a model carries none (one trained before the comparison existed).
 DEFAULT_METHOD = "content"
 
@@ -40,14 +44,21 @@ def _views(model, column: str) -> np.ndarray:
     return np.zeros(model.n_items)
 
 
-def rerank_by_popularity(ids: np.ndarray, popularity: np.ndarray, k: int):
-    """Each row's candidates (-1 padded) ordered by ``popularity`` (descending), ties in their
-    given order; the first ``k`` kept. Returns (ids, popularity of each kept item; -inf padding)."""
+def fuse_with_popularity(ids: np.ndarray, popularity: np.ndarray, k: int, offset: float = RRF_OFFSET):
+    """Each row's candidates (-1 padded, best first) ranked by 1 / (offset + their rank) +
+    1 / (offset + their popularity rank within the row), ranks from 0, ties in the given order;
+    the first ``k`` kept. Returns (ids, fused scores; -inf padding)."""
     ids = np.asarray(ids, dtype=np.int64)
-    pop = np.where(ids >= 0, popularity[np.maximum(ids, 0)], -np.inf)
-    order = np.argsort(-pop, axis=1, kind="stable")[:, :k]
+    valid = ids >= 0
+    pop = np.where(valid, popularity[np.maximum(ids, 0)], -np.inf)
+    by_pop = np.argsort(-pop, axis=1, kind="stable")
+    pop_rank = np.empty_like(by_pop)
+    np.put_along_axis(pop_rank, by_pop, np.broadcast_to(np.arange(ids.shape[1]), ids.shape).copy(), axis=1)
+    fused = 1.0 / (offset + np.arange(ids.shape[1]))[None, :] + 1.0 / (offset + pop_rank)
+    fused = np.where(valid, fused, -np.inf)
+    order = np.argsort(-fused, axis=1, kind="stable")[:, :k]
     out = np.take_along_axis(ids, order, axis=1)
-    out_scores = np.take_along_axis(pop, order, axis=1)
+    out_scores = np.take_along_axis(fused, order, axis=1)
     if out.shape[1] < k:
         pad = k - out.shape[1]
         out = np.hstack([out, np.full((len(out), pad), -1, dtype=np.int64)])
@@ -58,7 +69,8 @@ def rerank_by_popularity(ids: np.ndarray, popularity: np.ndarray, k: int):
 def neighbours(model, method: str, k: int = 10, item_idx=None, views: str = "n_views",
                pool: int = BLEND_POOL) -> tuple[np.ndarray, np.ndarray]:
     """(ids, scores) of ``method`` for the items at ``item_idx`` (all by default): n x k item
-    indices, -1 padded. Scores: cosine (content), views (category_popular, blend)."""
+    indices, -1 padded. Scores: cosine (content), views (category_popular), the fused score
+    (blend)."""
     from shopflow.recommend.content import category_keys
     from shopflow.recommend.evaluation import category_popularity_neighbours
 
@@ -73,7 +85,7 @@ def neighbours(model, method: str, k: int = 10, item_idx=None, views: str = "n_v
         ids = category_popularity_neighbours(category_keys(model.catalogue), popularity, k)[idx]
         return ids, np.where(ids >= 0, popularity[np.maximum(ids, 0)], -np.inf)
     ids, _ = model.similar_all(max(pool, k), idx)
-    return rerank_by_popularity(ids, popularity, k)
+    return fuse_with_popularity(ids, popularity, k)
 
 
 def compare_next_view(model, transitions: pd.DataFrame, k: int = 10, pool: int = BLEND_POOL) -> dict:
@@ -111,7 +123,8 @@ def compare_next_view(model, transitions: pd.DataFrame, k: int = 10, pool: int =
 def similar_items_frame(model, k: int = 10, method: str | None = None, item_idx=None) -> pd.DataFrame:
     """The ``rec_similar_items`` rows of a content model: (product_id, rank, similar_product_id,
     score), ``k`` per item, by ``method`` (default: the one the model's training run chose,
-    ``model.similar_method``). Scores are cosines for ``content``, window views otherwise."""
+    ``model.similar_method``). Scores: cosines for ``content``, window views for
+    ``category_popular``, the fused score for ``blend``."""
     method = method or getattr(model, "similar_method", None) or DEFAULT_METHOD
     idx = np.arange(model.n_items) if item_idx is None else np.asarray(item_idx, dtype=np.int64)
     ids, scores = neighbours(model, method, k, idx, views="n_views")
