@@ -39,7 +39,9 @@ RUN2 = {**RUN1, "temporal_ndcg_at_15": 0.030, "ndcg_at_15": 0.040}
 RUN2_LOSS = [0.8, 0.3, 0.12, 0.09, 0.085, 0.084]
 RUN2_TAGS = {"champion_decision": "kept", "champion_reason": "not shown better than the champion on the same "
              "split: mean per-user difference -0.005 over 120 users, 95% bootstrap interval [-0.01, 0.001]"}
-CONTENT_RUN = {"next_view_hit_rate_at_10": 0.21, "baseline_next_view_hit_rate_at_10": 0.09, "annoy_recall_at_10": 0.97}
+CONTENT_RUN = {"next_view_hit_rate_at_10": 0.21, "baseline_next_view_hit_rate_at_10": 0.09, "annoy_recall_at_10": 0.97,
+               "content_next_view_hit_rate_at_10": 0.21, "category_popular_next_view_hit_rate_at_10": 0.09,
+               "blend_next_view_hit_rate_at_10": 0.24, "similar_items_next_view_hit_rate_at_10": 0.24}
 
 
 def log_fake_runs(uri: str, artifacts: Path) -> dict[str, str]:
@@ -71,7 +73,8 @@ def log_fake_runs(uri: str, artifacts: Path) -> dict[str, str]:
     version = client.create_model_version(ALS, source=f"{artifacts.as_uri()}/model", run_id=ids["run1"])
     client.set_registered_model_alias(ALS, "champion", version.version)
     content = client.create_experiment(CONTENT, artifact_location=(artifacts / CONTENT).as_uri())
-    ids["content"] = run(content, "content-2019-11-17", BASE_MS + 86_400_000, CONTENT_RUN)
+    ids["content"] = run(content, "content-2019-11-17", BASE_MS + 86_400_000, CONTENT_RUN,
+                         params={"similar_items_method": "blend"})
     return ids
 
 
@@ -247,3 +250,17 @@ def test_section_says_how_the_latest_run_was_promoted(store, tmp_path):
     assert caption["text"] == ("Latest ALS run als-2019-11-17: kept, not shown better than the champion on the "
                                "same split: mean per-user difference -0.005 over 120 users, 95% bootstrap "
                                "interval [-0.01, 0.001].")
+
+
+def test_section_shows_the_similar_items_comparison(store, tmp_path):
+    from shopflow.report import render_report
+
+    uri, _ = store
+    elements = parse(render_report(settings_for(uri, tmp_path)))
+    cells = {(e["data-model"], e["data-metric"]): e for e in elements if e.get("data-model")}
+    assert float(cells[(CONTENT, "blend_next_view_hit_rate_at_10")]["data-value"]) == 0.24
+    assert float(cells[(CONTENT, "category_popular_next_view_hit_rate_at_10")]["data-value"]) == 0.09
+    caption = next(e for e in elements if e.get("data-similar-method"))
+    assert caption["data-similar-method"] == "blend"
+    assert caption["text"] == ("Similar items are published by the blend method, the best next-view hit rate "
+                               "of this run.")

@@ -630,11 +630,18 @@ def recommenders(tracking: TrackingData) -> Section:
             ))
             _layout(fig, title=f"Content {who}: {_metric_label(hit)}")
             s.figure(fig, "fig-content-champion", 320)
+        # The similar-items comparison (recommend/similar.py): each method's next-view hit rate.
+        methods = [k for k in sorted(shown.metrics)
+                   if k.startswith(("category_popular_next_view", "blend_next_view", "similar_items_next_view"))]
         s.add(table(["Content metric", "Value"], [
             [_metric_label(k), (fmt_metric(shown.metrics.get(k)), {"data-model": CONTENT, "data-metric": k,
                                                                    "data-value": data_value(shown.metrics.get(k))})]
-            for k in names + [f"baseline_{n}" for n in names if f"baseline_{n}" in shown.metrics]
+            for k in names + [f"baseline_{n}" for n in names if f"baseline_{n}" in shown.metrics] + methods
         ]))
+        method = shown.params.get("similar_items_method")
+        if method:
+            s.add(f'<p class="caption" data-similar-method="{esc(method)}">Similar items are published by the '
+                  f'<b>{esc(method.replace("_", " "))}</b> method, the best next-view hit rate of this run.</p>')
     s.reading = "; ".join(readings) + "." if readings else ""
     return s
 
