@@ -1,40 +1,47 @@
-"""SQL marts and data-quality checks, on whichever warehouse is configured.
+"""SQL marts and data-quality checks: the dbt project in ``sql/``, on whichever warehouse is configured.
 
-``build_marts`` runs the models of ``sql/`` in dependency order with the same parameters on
-both backends (``@run_date`` DATE, ``@window_days`` INT64). Two kinds of model:
+``build_marts`` runs the dbt models for a run date; ``run_checks`` runs the dbt data tests of
+that date. Both call the dbt of ``.venv-dbt`` (:mod:`shopflow.dbt`); Airflow runs the same
+project through Cosmos (``dags/shopflow_daily.py``) with the run settings of :func:`plan_marts`.
 
-* history models (``mart_daily_funnel``, ``mart_hourly_activity``, ``mart_weekday_activity`` and
-  the ``int_session_days`` they read) are rebuilt whole from ``events`` on every run, so they
-  cover every loaded date whatever order dates were loaded in;
+Two kinds of model:
+
+* per-date models (``int_session_days``, ``mart_daily_funnel``, ``mart_hourly_activity``) are
+  incremental by ``event_date``: a run replaces only the dates it touches. Those are the run
+  date and every date loaded (or reloaded, or removed) since the marts were last built from it:
+  ``mart_dates`` remembers the manifest (checksum, rows loaded) each date was built from.
+  ``mart_weekday_activity`` is rebuilt from the hourly mart on every run (it is small);
 * as-of models (``mart_period_summary``, ``mart_top_items``, ``mart_rfm``) describe the trailing
   window of ``window_days`` days ending on the run date; a run replaces only its own
-  ``as_of_date`` rows, so earlier runs' snapshots stay. ``mart_snapshots`` remembers what each
-  snapshot was built from (a fingerprint of the manifests in its window); a run also rebuilds
-  every snapshot whose window has changed since, e.g. when dates are loaded newest first.
+  ``as_of_date``. ``mart_snapshots`` remembers what each snapshot was built from (a fingerprint
+  of the manifests in its window); a run also rebuilds every snapshot whose window has changed
+  since, e.g. when dates are loaded newest first.
 
-Every model is a pure function of ``events`` and the parameters: rerunning replaces, and loading
-the same dates in any order gives the same marts.
+Every model is a pure function of ``events`` and the run settings: rerunning replaces, and
+loading the same dates in any order gives the same marts (``full_refresh=True`` rebuilds every
+table from ``events`` and gives the same tables as the incremental history).
 
-``run_checks`` runs every query in ``sql/checks`` for one date; each returns the violating rows.
-The results go to ``dq_results`` (one row per run_date and check, replaced on rerun) before a
-violation raises :class:`~shopflow.warehouse.base.DataQualityError` naming the check and date.
+The data tests (``sql/tests``, and the generic ones on the events source) record one row per
+run date and check in ``dq_results`` (dbt's on-run-end hook), then a violation fails the run;
+``run_checks`` raises :class:`~shopflow.warehouse.base.DataQualityError` naming the check and date.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import sys
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from shopflow.warehouse.base import DataQualityError, Warehouse
 from shopflow.dates import as_date
-from shopflow.warehouse.dialect import list_models, load_model
+from shopflow.warehouse.base import DataQualityError, Warehouse
 
 log = logging.getLogger(__name__)
 
-#: The models in dependency order (each reads only events or models before it).
+#: The dbt models in dependency order (dbt orders them by ref(); this is for reporting).
 MODELS = (
     "stg_events",
     "int_session_days",
@@ -45,20 +52,153 @@ MODELS = (
     "mart_top_items",
     "mart_rfm",
 )
+#: Incremental by event_date: a run replaces the dates it touches.
+PER_DATE_MODELS = ("int_session_days", "mart_daily_funnel", "mart_hourly_activity")
 #: The as-of models: one snapshot per run date, over the trailing window ending on it.
 AS_OF_MODELS = ("mart_period_summary", "mart_top_items", "mart_rfm")
+#: The data-quality checks (dbt data tests), as named in dq_results.
+CHECKS = (
+    "accepted_event_types",
+    "derived_columns_consistent",
+    "funnel_counts_non_negative",
+    "funnel_matches_events",
+    "manifest_accounting",
+    "not_null_keys",
+    "partition_matches_manifest",
+    "quarantine_share",
+    "unique_events",
+)
 #: Bookkeeping of the as-of snapshots: as_of_date, window_start_date, window_days and a
 #: fingerprint of the loads in the window when the snapshot was built.
 SNAPSHOTS = "mart_snapshots"
+#: Bookkeeping of the per-date models: event_date and the load it was built from.
+DATES = "mart_dates"
 #: The trailing window of the as-of marts; 30 days ending on 2019-11-30 is the reference's month.
 DEFAULT_WINDOW_DAYS = 30
-#: Violating rows kept in dq_results.details per check.
-SAMPLE_ROWS = 5
 
 
 def checks() -> list[str]:
-    """The data-quality checks: every file in sql/checks, by name."""
-    return list_models("checks")
+    """The data-quality checks, by name."""
+    return list(CHECKS)
+
+
+@dataclass
+class MartsPlan:
+    """What one run of the marts rebuilds, and the bookkeeping to record once it succeeded."""
+
+    run_date: dt.date
+    window_days: int
+    event_dates: list[dt.date]
+    as_of_windows: list[tuple[dt.date, int]]
+    dates_built: dict[dt.date, str] = field(default_factory=dict)
+    snapshots: dict[dt.date, tuple[dt.date, str]] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """The run settings as the dbt project reads them (macros/run_dates.sql)."""
+        return {
+            "SHOPFLOW_DBT_RUN_DATE": self.run_date.isoformat(),
+            "SHOPFLOW_DBT_WINDOW_DAYS": str(self.window_days),
+            "SHOPFLOW_DBT_EVENT_DATES": ",".join(d.isoformat() for d in self.event_dates),
+            "SHOPFLOW_DBT_AS_OF_WINDOWS": ",".join(f"{d.isoformat()}:{n}" for d, n in self.as_of_windows),
+        }
+
+
+def plan_to_dict(plan: MartsPlan) -> dict:
+    """A plan as JSON-safe values (an XCom between the Airflow tasks around dbt)."""
+    return {
+        "env": plan.env(),
+        "run_date": plan.run_date.isoformat(),
+        "window_days": plan.window_days,
+        "event_dates": [d.isoformat() for d in plan.event_dates],
+        "as_of_windows": [[d.isoformat(), n] for d, n in plan.as_of_windows],
+        "dates_built": {d.isoformat(): line for d, line in plan.dates_built.items()},
+        "snapshots": {d.isoformat(): [first.isoformat(), fp] for d, (first, fp) in plan.snapshots.items()},
+    }
+
+
+def plan_from_dict(data: dict) -> MartsPlan:
+    day = dt.date.fromisoformat
+    return MartsPlan(
+        run_date=day(data["run_date"]),
+        window_days=int(data["window_days"]),
+        event_dates=[day(d) for d in data["event_dates"]],
+        as_of_windows=[(day(d), int(n)) for d, n in data["as_of_windows"]],
+        dates_built={day(d): line for d, line in data["dates_built"].items()},
+        snapshots={day(d): (day(first), fp) for d, (first, fp) in data["snapshots"].items()},
+    )
+
+
+def plan_marts(wh: Warehouse, run_date: Any, window_days: int = DEFAULT_WINDOW_DAYS,
+               full_refresh: bool = False, as_of_dates: Iterable[Any] = ()) -> MartsPlan:
+    """The dates a run of ``run_date`` must rebuild: the run date, every date whose load changed
+    since its marts were built, and every earlier snapshot whose window changed. ``as_of_dates``
+    adds snapshots to build in the same run (a backfill builds a range in one dbt invocation)."""
+    day = as_date(run_date)
+    extra = sorted({as_date(d) for d in as_of_dates} - {day})
+    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
+        raise ValueError(f"window_days must be a positive integer, not {window_days!r}")
+    loads = _loads(wh)
+    built = _read_bookkeeping(wh, DATES)
+    built_dates = {_date(r.event_date): r.inputs_fingerprint for r in built.itertuples()} if built is not None else {}
+    changed = {d for d, line in loads.items() if built_dates.get(d) != line}
+    removed = set(built_dates) - set(loads)
+    event_dates = sorted({day} | changed | removed | (set(loads) if full_refresh else set()))
+
+    def fingerprint(first: dt.date, last: dt.date) -> str:
+        import hashlib
+
+        text = "\n".join(line for d, line in sorted(loads.items()) if first <= d <= last)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    start = day - dt.timedelta(days=window_days - 1)
+    snapshots = {day: (start, fingerprint(start, day))}
+    windows = {day: window_days}
+    for as_of in extra:
+        first = as_of - dt.timedelta(days=window_days - 1)
+        snapshots[as_of] = (first, fingerprint(first, as_of))
+        windows[as_of] = window_days
+    stored = _read_bookkeeping(wh, SNAPSHOTS)
+    for r in stored.itertuples() if stored is not None else ():
+        as_of, first = _date(r.as_of_date), _date(r.window_start_date)
+        if as_of == day or as_of in extra:
+            continue
+        current = fingerprint(first, as_of)
+        snapshots[as_of] = (first, current)
+        if full_refresh or current != r.inputs_fingerprint:
+            windows[as_of] = (as_of - first).days + 1
+    stale = sorted(d for d in windows if d != day)
+    if stale:
+        log.info("rebuilding the as-of marts of %s: their windows changed", ", ".join(map(str, stale)))
+    return MartsPlan(
+        run_date=day,
+        window_days=window_days,
+        event_dates=event_dates,
+        as_of_windows=sorted(windows.items()),
+        dates_built={d: loads[d] for d in event_dates if d in loads} | {
+            d: line for d, line in built_dates.items() if d not in event_dates},
+        snapshots=snapshots,
+    )
+
+
+def record_marts(wh: Warehouse, plan: MartsPlan) -> None:
+    """Write the bookkeeping of a successful run: mart_dates and mart_snapshots."""
+    import pandas as pd
+
+    dates = pd.DataFrame(
+        [{"event_date": d, "inputs_fingerprint": line} for d, line in sorted(plan.dates_built.items())],
+        columns=["event_date", "inputs_fingerprint"],
+    )
+    wh.write_table(DATES, dates)
+    snapshots = pd.DataFrame(
+        [
+            {"as_of_date": as_of, "window_start_date": first, "window_days": (as_of - first).days + 1,
+             "inputs_fingerprint": fp}
+            for as_of, (first, fp) in sorted(plan.snapshots.items())
+        ],
+        columns=["as_of_date", "window_start_date", "window_days", "inputs_fingerprint"],
+    )
+    snapshots["window_days"] = snapshots["window_days"].astype("int64")
+    wh.write_table(SNAPSHOTS, snapshots)
 
 
 def build_marts(
@@ -66,91 +206,116 @@ def build_marts(
     run_date: Any,
     window_days: int = DEFAULT_WINDOW_DAYS,
     models: Iterable[str] = MODELS,
+    full_refresh: bool = False,
+    as_of_dates: Iterable[Any] = (),
 ) -> dict[str, int]:
-    """Build ``models`` for ``run_date``; return rows per model (as-of models: rows of that date).
+    """Build the marts for ``run_date`` with dbt; return rows per model (per-date models: rows of
+    the run date; as-of models: rows of that as_of_date). ``as_of_dates``: more snapshots built in
+    the same dbt invocation (see :func:`build_range`)."""
+    from shopflow import dbt
 
-    Earlier snapshots of the as-of models whose window has changed since they were built (a date
-    loaded out of order, or reloaded with other rows) are rebuilt too, so the marts end up the
-    same whatever order dates were loaded and built in.
-    """
-    day = as_date(run_date)
-    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
-        raise ValueError(f"window_days must be a positive integer, not {window_days!r}")
     if not wh.table_exists("events"):
         from shopflow.errors import UserError
 
         raise UserError("the warehouse has no events table yet: run `shopflow load` for a date first")
     models = list(models)
+    plan = plan_marts(wh, run_date, window_days, full_refresh=full_refresh, as_of_dates=as_of_dates)
+    args = ["run", "--select", *models]
+    if full_refresh:
+        args.append("--full-refresh")
+    with _released(wh) as path:
+        proc = dbt.run(args, settings=getattr(wh, "settings", None), duckdb_path=path, extra_env=plan.env())
+    log.info("dbt run for %s in %.1f s (dates %s)", plan.run_date, proc.seconds, plan.event_dates)
+    if set(AS_OF_MODELS) <= set(models) and set(PER_DATE_MODELS) <= set(models):
+        record_marts(wh, plan)
+    return _row_counts(wh, plan.run_date, models)
+
+
+def build_range(wh: Warehouse, dates: Iterable[Any], window_days: int = DEFAULT_WINDOW_DAYS) -> dict[str, int]:
+    """Build the marts of every date in ``dates`` in one dbt invocation: the same tables as one
+    run per date in date order, for the cost of one (a backfill, or the demo's month)."""
+    days = sorted({as_date(d) for d in dates})
+    if not days:
+        raise ValueError("no dates to build")
+    return build_marts(wh, days[-1], window_days, as_of_dates=days)
+
+
+def run_checks(wh: Warehouse, run_date: Any, names: Iterable[str] | None = None):
+    """Run the data tests of ``run_date``, recorded in ``dq_results``; raise on a violation."""
+    from shopflow import dbt
+
+    day = as_date(run_date)
+    names = list(names or CHECKS)
+    unknown = sorted(set(names) - set(CHECKS))
+    if unknown:
+        raise ValueError(f"no such check: {', '.join(unknown)}")
+    env = {"SHOPFLOW_DBT_RUN_DATE": day.isoformat()}
+    with _released(wh) as path:
+        proc = dbt.run(["test", "--select", *names], settings=getattr(wh, "settings", None), duckdb_path=path,
+                       extra_env=env, check=False)
+    results = wh.query(
+        "select run_date, check_name, description, n_violations, status, details from dq_results "
+        "where run_date = @d order by check_name",
+        {"d": day},
+    ) if wh.table_exists("dq_results") else None
+    if results is not None:
+        results = results[results["check_name"].isin(names)].reset_index(drop=True)
+    if results is None or len(results) != len(names):
+        raise DataQualityError(f"the checks for {day} did not run:\n{dbt.why(proc)}")
+    failed = results[results["status"] != "pass"]
+    if len(failed):
+        raise DataQualityError(
+            "; ".join(f"check {r.check_name} failed for {day}: {r.details}" for r in failed.itertuples())
+        )
+    if proc.returncode != 0:
+        raise DataQualityError(f"the checks for {day} failed:\n{dbt.why(proc)}")
+    return results
+
+
+@contextlib.contextmanager
+def _released(wh: Warehouse):
+    """Let dbt open the warehouse: DuckDB allows one writing process per file, so the caller's
+    connection is closed while dbt runs and opened again after. Yields the DuckDB path (or None)."""
+    if getattr(wh, "backend", None) != "duckdb":
+        yield None
+        return
+    path = wh.path
+    wh.close()
+    try:
+        yield path
+    finally:
+        type(wh).__init__(wh, wh.settings, path)
+
+
+def _loads(wh: Warehouse) -> dict[dt.date, str]:
+    """Each loaded date and a line naming its load (date, checksum, rows loaded)."""
+    if wh.table_exists("manifests"):
+        frame = wh.query("select event_date, checksum, rows_loaded from manifests")
+        return {
+            _date(r.event_date): f"{_date(r.event_date)}|{r.checksum}|{int(r.rows_loaded)}"
+            for r in frame.itertuples()
+        }
+    frame = wh.query("select event_date, count(*) as n from events group by event_date")
+    return {_date(r.event_date): f"{_date(r.event_date)}||{int(r.n)}" for r in frame.itertuples()}
+
+
+def _read_bookkeeping(wh: Warehouse, name: str):
+    return wh.read_table(name) if wh.table_exists(name) else None
+
+
+def _row_counts(wh: Warehouse, day: dt.date, models: Iterable[str]) -> dict[str, int]:
     rows = {}
     for name in models:
-        rows[name] = wh.run_model(name, {"run_date": day, "window_days": window_days})
-        log.info("%s: %d rows (run_date %s, window %d days)", name, rows[name], day, window_days)
-    if set(AS_OF_MODELS) <= set(models):
-        _refresh_snapshots(wh, day, window_days)
+        if not wh.table_exists(name):
+            continue
+        if name in PER_DATE_MODELS:
+            where, params = "where event_date = @d", {"d": day}
+        elif name in AS_OF_MODELS:
+            where, params = "where as_of_date = @d", {"d": day}
+        else:
+            where, params = "", None
+        rows[name] = int(wh.query(f"select count(*) as n from {name} {where}", params)["n"].iloc[0])
     return rows
-
-
-def _refresh_snapshots(wh: Warehouse, day: dt.date, window_days: int) -> list[dt.date]:
-    """Record this run's snapshot in ``mart_snapshots`` and rebuild the stale ones.
-
-    A snapshot's fingerprint is a hash of the manifests (date, checksum, rows loaded) of the
-    dates in its window: it changes exactly when a load changed the window's events.
-    """
-    import pandas as pd
-
-    fingerprint = _fingerprints(wh)
-    start = day - dt.timedelta(days=window_days - 1)
-    snapshots = {day: (start, fingerprint(start, day))}
-    if wh.table_exists(SNAPSHOTS):
-        for r in wh.read_table(SNAPSHOTS).itertuples():
-            as_of = _date(r.as_of_date)
-            if as_of != day:
-                snapshots[as_of] = (_date(r.window_start_date), r.inputs_fingerprint)
-    refreshed = []
-    for as_of in sorted(snapshots):
-        first, stored = snapshots[as_of]
-        current = fingerprint(first, as_of)
-        if as_of != day and stored != current:
-            days = (as_of - first).days + 1
-            for name in AS_OF_MODELS:
-                wh.run_model(name, {"run_date": as_of, "window_days": days})
-            refreshed.append(as_of)
-        snapshots[as_of] = (first, current)
-    if refreshed:
-        log.info("rebuilt the as-of marts of %s: their windows changed", ", ".join(map(str, refreshed)))
-    frame = pd.DataFrame(
-        [
-            {
-                "as_of_date": as_of,
-                "window_start_date": first,
-                "window_days": (as_of - first).days + 1,
-                "inputs_fingerprint": fp,
-            }
-            for as_of, (first, fp) in sorted(snapshots.items())
-        ],
-        columns=["as_of_date", "window_start_date", "window_days", "inputs_fingerprint"],
-    )
-    wh.write_table(SNAPSHOTS, frame)
-    return refreshed
-
-
-def _fingerprints(wh: Warehouse):
-    import hashlib
-
-    loaded = (
-        wh.query("select event_date, checksum, rows_loaded from manifests")
-        if wh.table_exists("manifests")
-        else None
-    )
-    entries = [] if loaded is None else sorted(
-        (_date(r.event_date), f"{_date(r.event_date)}|{r.checksum}|{int(r.rows_loaded)}") for r in loaded.itertuples()
-    )
-
-    def fingerprint(first: dt.date, last: dt.date) -> str:
-        text = "\n".join(line for d, line in entries if first <= d <= last)
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    return fingerprint
 
 
 def _date(value: Any) -> dt.date:
@@ -158,49 +323,6 @@ def _date(value: Any) -> dt.date:
     if hasattr(value, "date") and callable(value.date):
         return value.date()
     return as_date(value)
-
-
-def run_checks(wh: Warehouse, run_date: Any, names: Iterable[str] | None = None):
-    """Run the checks for ``run_date``, record them in ``dq_results`` and raise on a violation."""
-    import pandas as pd
-
-    day = as_date(run_date)
-    records = []
-    for name in names or checks():
-        model = load_model(name)
-        if model.materialized != "check":
-            raise ValueError(f"{model.path} is not a check")
-        outcome = _run_check(wh, model.sql, day)
-        records.append({"run_date": day, "check_name": name, "description": model.describe("checks"), **outcome})
-    results = pd.DataFrame(
-        records, columns=["run_date", "check_name", "description", "n_violations", "status", "details"]
-    )
-    results["n_violations"] = results["n_violations"].astype("int64")
-    wh.write_table("dq_results", results, replace_where={"run_date": day})
-    failed = results[results["status"] != "pass"]
-    if len(failed):
-        raise DataQualityError(
-            "; ".join(f"check {r.check_name} failed for {day}: {r.details}" for r in failed.itertuples())
-        )
-    return results
-
-
-def _run_check(wh: Warehouse, check_sql: str, day: dt.date) -> dict:
-    # One query gives the count and a sample; ordering the sample by its JSON text makes
-    # dq_results identical on reruns.
-    sql = (
-        f"select *, count(*) over () as n_violations__ from (\n{check_sql.strip()}\n) as violations\n"
-        f"order by to_json_string(violations)\nlimit {SAMPLE_ROWS}"
-    )
-    try:
-        sample = wh.query(sql, {"run_date": day})
-    except Exception as exc:  # a check that cannot run is a failed check, never a pass
-        return {"n_violations": 0, "status": "error", "details": f"could not run: {type(exc).__name__}: {exc}"}
-    if sample.empty:
-        return {"n_violations": 0, "status": "pass", "details": ""}
-    n = int(sample["n_violations__"].iloc[0])
-    rows = sample.drop(columns=["n_violations__"]).to_json(orient="records", date_format="iso")
-    return {"n_violations": n, "status": "fail", "details": f"{n} violating rows, e.g. {rows}"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,19 +341,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"trailing window of the as-of marts, ending on --date (default {DEFAULT_WINDOW_DAYS})",
     )
     parser.add_argument("--skip-checks", action="store_true", help="build the marts without the data-quality checks")
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="rebuild every mart table from events (the same tables as the incremental history)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from shopflow.dbt import DbtError
     from shopflow.warehouse import get_warehouse
 
     try:
         with get_warehouse() as wh:
-            for name, rows in build_marts(wh, args.date, args.window_days).items():
+            for name, rows in build_marts(wh, args.date, args.window_days,
+                                          full_refresh=getattr(args, "full_refresh", False)).items():
                 print(f"{name}: {rows} rows")
             if args.skip_checks:
                 return 0
             results = run_checks(wh, args.date)
-    except (DataQualityError, RuntimeError, ValueError) as exc:
+    except (DataQualityError, DbtError, RuntimeError, ValueError) as exc:
         print(f"shopflow marts: {exc}", file=sys.stderr)
         return 1
     for r in results.itertuples():

@@ -50,11 +50,12 @@ def test_daily_funnel_counts_all_events(store):
 def test_daily_funnel_rates_follow_their_definitions(store):
     got = funnel(store, "all")
     expected = [
-        # purchases/events, purchases/views, purchasing/viewing sessions, abandoned/carting
-        # sessions, carts/views, purchases/carts
+        # purchases/events, purchases/views, viewing sessions that purchased / viewing
+        # sessions, abandoned/carting sessions, carts/views, purchases/carts
         (1 / 7, 1 / 4, 1 / 3, 1 / 2, 2 / 4, 1 / 2),
-        # 11-02: s3 and s5 buy without viewing that day, so the session rate exceeds 1.
-        (3 / 6, 3 / 1, 2 / 1, 1 / 1, 1 / 1, 3 / 1),
+        # 11-02: s3 and s5 buy without viewing that day; the one viewing session, s4, does not
+        # buy: 0 / 1 (before issue 11 it was purchasing / viewing sessions = 2 / 1).
+        (3 / 6, 3 / 1, 0 / 1, 1 / 1, 1 / 1, 3 / 1),
         # The purchase-free day converts at 0, not null.
         (0 / 3, 0 / 2, 0 / 2, 1 / 1, 1 / 2, 0 / 1),
     ]
@@ -89,8 +90,10 @@ def test_period_summary_counts_users_and_sessions_once(store):
     ]
     # 1000 + 1000 + 50.25 + 300.50 and 1000 + 1000
     assert got["revenue"].tolist() == [2350.75, 2000.0]
+    # viewing sessions that purchased in the window: s1 and s3 (viewed on 11-01, bought on 11-02);
+    # s5 bought without a view: 2 of the 6 viewing sessions
     assert rows_of(got, RATES) == [
-        pytest.approx((4 / 16, 4 / 7, 3 / 6, 3 / 4, 4 / 7, 4 / 4)),
+        pytest.approx((4 / 16, 4 / 7, 2 / 6, 3 / 4, 4 / 7, 4 / 4)),
         pytest.approx((2 / 11, 2 / 5, 2 / 5, 2 / 3, 3 / 5, 2 / 3)),
     ]
 

@@ -1,52 +1,68 @@
-"""Every file under sql/ parses as BigQuery SQL, states its grain and keys, and runs on DuckDB."""
+"""The dbt project in sql/: one model a file with grain, keys and a description in YAML, the
+house style, every check a data test, and the whole project on an empty day."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
-import sqlglot
-from sqlglot import exp
+import yaml
 
 from test_warehouse_lake import write_partition
 
-from shopflow.marts import MODELS, build_marts, checks, run_checks
-from shopflow.warehouse.dialect import SQL_ROOT, load_model, parameters, parse_bigquery, to_duckdb
+from shopflow.marts import CHECKS, MODELS, build_marts, run_checks
 
-SQL_FILES = sorted(SQL_ROOT.rglob("*.sql"))
-
-
-def test_the_sql_folder_holds_the_models_and_checks():
-    names = {p.stem for p in SQL_FILES}
-    assert set(MODELS) <= names
-    assert set(checks()) <= names
-    assert names == set(MODELS) | set(checks())  # no orphan file that nothing runs
+SQL = Path(__file__).resolve().parents[2] / "sql"
+MODEL_FILES = sorted((SQL / "models").rglob("*.sql"))
 
 
-@pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_file_parses_as_bigquery_and_transpiles_to_duckdb(path):
-    model = load_model(path.stem)
-    tree = parse_bigquery(model.sql)
-    assert tree.key == "select"
-    duck_tree = sqlglot.parse_one(to_duckdb(model.sql), read="duckdb")
-    # every @parameter became a DuckDB $parameter (a stray @x would be DuckDB's abs(x))
-    assert {p.name for p in duck_tree.find_all(exp.Placeholder)} == set(parameters(model.sql))
-    assert not list(duck_tree.find_all(exp.Abs))
-    # only the parameters build_marts and run_checks pass
-    assert set(parameters(model.sql)) <= {"run_date", "window_days"}
-    if model.materialized == "partition":
-        assert model.partition_param in parameters(model.sql)
+def _yaml_models() -> dict:
+    found = {}
+    for path in (SQL / "models").rglob("*.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            found[model["name"]] = model
+    return found
 
 
-@pytest.mark.parametrize("path", SQL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_file_follows_the_house_style(path):
-    text = path.read_text()
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+def test_one_model_a_file_each_described_with_grain_and_keys():
+    assert sorted(p.stem for p in MODEL_FILES) == sorted(MODELS)
+    described = _yaml_models()
+    assert set(described) == set(MODELS)
+    for path in MODEL_FILES:
+        text = path.read_text()
+        where = text if path.stem in ("stg_events",) else text
+        assert "Grain:" in where or "Grain:" in described[path.stem]["description"], path.stem
+        assert "Keys:" in where or "Keys:" in described[path.stem]["description"], path.stem
+        assert described[path.stem]["description"].strip(), path.stem
+
+
+@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.stem)
+def test_model_follows_the_house_style(path):
+    lines = [line for line in path.read_text().splitlines()
+             if not line.lstrip().startswith(("--", "{{ config", "{%-", "{%"))]
+    body = "\n".join(lines)
     assert body.lstrip().startswith("with "), "starts with CTEs importing its inputs"
     assert body.rstrip().splitlines()[-1].startswith("select * from "), "ends by selecting from the last CTE"
     code = re.sub(r"'[^']*'", "''", body)  # string literals may hold capitals ('Monday')
+    code = re.sub(r"\{\{.*?\}\}", "", code, flags=re.S)
     assert code == code.lower(), "lower case SQL"
+    assert "source('shopflow'" in body or "ref('" in body, "reads its inputs through source() or ref()"
+
+
+def test_every_check_is_a_data_test():
+    singular = {p.stem for p in (SQL / "tests").glob("*.sql")}
+    sources = (SQL / "models" / "staging" / "_sources.yml").read_text()
+    generic = set(re.findall(r"name: (\w+)\n\s+description", sources)) & set(CHECKS)
+    assert singular | generic == set(CHECKS)
+    assert generic == {"not_null_keys", "unique_events", "accepted_event_types"}
+
+
+def test_no_packages_and_no_telemetry():
+    assert not (SQL / "packages.yml").exists() and not (SQL / "dependencies.yml").exists()
+    project = yaml.safe_load((SQL / "dbt_project.yml").read_text())
+    assert project["flags"]["send_anonymous_usage_stats"] is False
 
 
 def test_models_and_checks_run_on_an_empty_day(duck):
@@ -55,5 +71,11 @@ def test_models_and_checks_run_on_an_empty_day(duck):
     wh.load_events_partition(dt.date(2019, 11, 1), str(lake))
     rows = build_marts(wh, dt.date(2019, 11, 1))
     assert rows == {name: 0 for name in MODELS}
-    results = run_checks(wh, dt.date(2019, 11, 1))
-    assert results["status"].tolist() == ["pass"] * len(checks())
+    # an empty day is a failed day: quarantine_share fails on zero valid rows (issue 14)
+    from shopflow.warehouse.base import DataQualityError
+
+    with pytest.raises(DataQualityError, match="check quarantine_share failed for 2019-11-01"):
+        run_checks(wh, dt.date(2019, 11, 1))
+    results = wh.query("select check_name, status from dq_results order by check_name")
+    assert dict(zip(results["check_name"], results["status"])) == {
+        name: ("fail" if name == "quarantine_share" else "pass") for name in CHECKS}
