@@ -95,6 +95,13 @@ def test_airflow_services_use_the_team_profile(services):
     # The tasks log in to MLflow with the admin credentials of .env.
     assert (env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"]) == ("admin", "change-me")
     assert services["airflow-init"]["command"] == ["python", "-m", "shopflow.deploy", "airflow-init"]
+    # sql/ is mounted read-only, so dbt must write its target and logs to the data volume.
+    sql = [v for v in services["airflow-scheduler"]["volumes"] if v["target"] == "/opt/shopflow/sql"]
+    assert sql[0]["read_only"] is True
+    data = [v["target"] for v in services["airflow-scheduler"]["volumes"] if v.get("source") == "shopflow-data"]
+    assert data == ["/opt/shopflow/data"]
+    assert env["DBT_TARGET_PATH"] == "/opt/shopflow/data/dbt/target"
+    assert env["DBT_LOG_PATH"] == "/opt/shopflow/data/dbt/logs"
 
 
 def _mlflow_args(services) -> dict[str, str]:
