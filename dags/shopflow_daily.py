@@ -12,8 +12,14 @@ For the run's date D (its logical date, or the `date` param of a manual run, nev
    Dataproc batch: typed, validated, deduplicated Parquet, quarantine and manifest.
 4. **load_events**: replace the warehouse `events` partition D (DuckDB transaction, or a
    BigQuery load with WRITE_TRUNCATE on `events$D`) and record D's manifest.
-5. **build_marts** then **check_quality**: a failed check fails the run, naming the check
-   and the date. **publish_marts** then announces the `shopflow_marts` asset, which
+5. **plan_marts**, the **marts** task group, **record_marts**: the dbt project in `sql/`,
+   rendered by Cosmos (one task per model and the data tests), builds the dates this run touches
+   (D, and any date loaded since its marts were built) and the as-of snapshot of D; a failed
+   data test fails the run, naming the check and the date, after recording it in `dq_results`.
+   With `defer_marts` a run stops after the load (`marts_wanted`); the next run builds every
+   date loaded since, and `marts_from` adds the as-of snapshots of the deferred dates (the
+   demo runs 30 dates this way: one dbt build instead of 30). **publish_marts** then
+   announces the `shopflow_marts` asset, which
    schedules `shopflow_training`, and **report** redraws the dashboard.
 
 Every task replaces what it wrote for D, so reruns and backfills are safe. Warehouse tasks
@@ -28,6 +34,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+import shopflow_dbt
 import shopflow_operators as ops
 from shopflow import pipeline
 from shopflow.config import get_settings
@@ -47,6 +54,10 @@ with DAG(
     params={
         "date": Param(None, type=["null", "string"], format="date", description="date to process (manual runs)"),
         "force_clean": Param(False, type="boolean", description="rerun Spark even if the lake partition is current"),
+        "defer_marts": Param(False, type="boolean",
+                             description="load only: a later run builds this date's marts (shopflow demo, bulk loads)"),
+        "marts_from": Param(None, type=["null", "string"], format="date",
+                            description="also build the as-of snapshots of every date from this one (after deferred runs)"),
     },
     tags=["shopflow", "daily", "etl"],
     doc_md=__doc__,
@@ -85,13 +96,17 @@ with DAG(
         load = loaded = load_events(day)
         [clean, skip] >> load
 
-    @task(pool=pipeline.WAREHOUSE_POOL)
-    def build_marts(day: str) -> dict:
-        return pipeline.build_marts(day)
+    @task.short_circuit
+    def marts_wanted(params=None) -> bool:
+        return not params.get("defer_marts")
 
     @task(pool=pipeline.WAREHOUSE_POOL)
-    def check_quality(day: str):
-        return pipeline.check_quality(day)
+    def plan_marts(day: str, params=None) -> dict:
+        return pipeline.plan_marts(day, as_of_from=params.get("marts_from"))
+
+    @task(pool=pipeline.WAREHOUSE_POOL)
+    def record_marts(plan: dict) -> str:
+        return pipeline.record_marts(plan)
 
     @task(outlets=[MARTS])
     def publish_marts(day: str, outlet_events=None) -> str:
@@ -102,8 +117,9 @@ with DAG(
     def report(day: str) -> str:
         return pipeline.build_report(day)
 
-    marts = build_marts(day)
-    checked = check_quality(day)
+    plan = plan_marts(day)
+    marts = shopflow_dbt.marts_task_group(settings)
+    recorded = record_marts(plan)
     announced = publish_marts(day)
     day >> wait >> decision >> [clean, skip]
-    loaded >> marts >> checked >> announced >> report(day)
+    loaded >> marts_wanted() >> plan >> marts >> recorded >> announced >> report(day)

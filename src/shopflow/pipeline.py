@@ -198,6 +198,31 @@ def build_marts(day: str, settings: Settings | None = None) -> dict:
     return _jsonable(result)
 
 
+def plan_marts(day: str, as_of_from: str | None = None, settings: Settings | None = None) -> dict:
+    """What the dbt run of D rebuilds (shopflow.marts.plan_marts), as an XCom: its ``env`` holds
+    the run settings the Cosmos dbt tasks pass to dbt. ``as_of_from``: also build the as-of
+    snapshots of every date from then to D (after runs that deferred their marts)."""
+    from shopflow import marts
+    from shopflow.dates import date_range
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    as_of = [d for d in date_range(as_of_from, day)] if as_of_from else []
+    with get_warehouse(settings) as wh:
+        return marts.plan_to_dict(marts.plan_marts(wh, dt.date.fromisoformat(day), as_of_dates=as_of))
+
+
+def record_marts(plan: dict, settings: Settings | None = None) -> str:
+    """After the dbt run of a plan succeeded: record which loads the marts were built from."""
+    from shopflow import marts
+    from shopflow.warehouse import get_warehouse
+
+    settings = settings or get_settings()
+    with get_warehouse(settings) as wh:
+        marts.record_marts(wh, marts.plan_from_dict(plan))
+    return plan["run_date"]
+
+
 def check_quality(day: str, settings: Settings | None = None) -> Any:
     """Run the data-quality checks; raises DataQualityError naming the check and the date."""
     from shopflow import marts

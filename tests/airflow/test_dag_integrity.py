@@ -24,17 +24,35 @@ GCP_ENV = {
 }
 
 DAILY_EDGES = {
-    "resolve_date": {"wait_for_landing", "decide_clean", "load_events", "build_marts", "check_quality", "publish_marts",
-                     "report"},
+    "resolve_date": {"wait_for_landing", "decide_clean", "load_events", "plan_marts", "publish_marts", "report"},
     "wait_for_landing": {"decide_clean"},
     "decide_clean": {"clean_events", "skip_clean"},
     "clean_events": {"load_events"},
     "skip_clean": {"load_events"},
-    "load_events": {"build_marts"},
-    "build_marts": {"check_quality"},
-    "check_quality": {"publish_marts"},
+    "load_events": {"marts_wanted"},
+    "marts_wanted": {"plan_marts"},
+    "plan_marts": {"marts.dbt_producer_watcher", "record_marts"},
+    "record_marts": {"publish_marts"},
     "publish_marts": {"report"},
     "report": set(),
+}
+# The Cosmos task group (watcher mode, rendered from sql/target/manifest.json): one dbt build in
+# the producer, then one task per model reporting its status, the funnel's data tests after it.
+MARTS_EDGES = {
+    "marts.dbt_producer_watcher": {"marts.dbt_producer_watcher_done", "marts.stg_events_run", "marts.int_session_days_run",
+                                   "marts.mart_daily_funnel.run", "marts.mart_daily_funnel.test",
+                                   "marts.mart_hourly_activity_run", "marts.mart_weekday_activity_run",
+                                   "marts.mart_period_summary_run", "marts.mart_rfm_run", "marts.mart_top_items_run"},
+    "marts.dbt_producer_watcher_done": {"record_marts"},
+    "marts.stg_events_run": {"marts.int_session_days_run", "marts.mart_hourly_activity_run", "marts.mart_top_items_run"},
+    "marts.int_session_days_run": {"marts.mart_daily_funnel.run", "marts.mart_period_summary_run", "marts.mart_rfm_run"},
+    "marts.mart_daily_funnel.run": {"marts.mart_daily_funnel.test"},
+    "marts.mart_daily_funnel.test": {"record_marts"},
+    "marts.mart_hourly_activity_run": {"marts.mart_weekday_activity_run"},
+    "marts.mart_weekday_activity_run": {"record_marts"},
+    "marts.mart_period_summary_run": {"record_marts"},
+    "marts.mart_rfm_run": {"record_marts"},
+    "marts.mart_top_items_run": {"record_marts"},
 }
 TRAINING_EDGES = {
     "resolve_run_date": {"train_als", "train_content", "publish", "report"},
@@ -137,13 +155,15 @@ def test_every_dag_has_tags_docs_retries_and_failure_callbacks(mode, local, gcp)
 
 def test_daily_task_graph(local):
     dag = local["dags"]["shopflow_daily"]
-    assert {k: set(v["down"]) for k, v in dag["tasks"].items()} == DAILY_EDGES
+    assert {k: set(v["down"]) for k, v in dag["tasks"].items()} == DAILY_EDGES | MARTS_EDGES
     assert dag["catchup"] is True and dag["max_active_runs"] == 2
     assert dag["timetable"] == "CronDataIntervalTimetable 0 0 * * *"
     assert dag["start_date"] == "2019-11-01T00:00:00+00:00"
-    assert dag["params"] == ["date", "force_clean"]
-    for task_id in ("load_events", "build_marts", "check_quality", "report"):
+    assert dag["params"] == ["date", "defer_marts", "force_clean", "marts_from"]
+    for task_id in ("load_events", "plan_marts", "record_marts", "report"):
         assert dag["tasks"][task_id]["pool"] == "shopflow_warehouse", task_id
+    assert dag["tasks"]["marts.dbt_producer_watcher"]["type"] == "DbtProducerWatcherOperator"
+    assert dag["tasks"]["marts.mart_rfm_run"]["type"] == "DbtRunWatcherOperator"
 
 
 def test_the_local_stack_can_turn_catchup_off_and_move_the_start():
@@ -155,7 +175,7 @@ def test_the_local_stack_can_turn_catchup_off_and_move_the_start():
 def test_gcp_daily_graph_records_the_manifest_after_the_load(gcp):
     tasks = gcp["dags"]["shopflow_daily"]["tasks"]
     assert tasks["load_events"]["down"] == ["record_manifest"]
-    assert tasks["record_manifest"]["down"] == ["build_marts"]
+    assert tasks["record_manifest"]["down"] == ["marts_wanted"]
 
 
 def test_training_task_graph_and_form(local):
