@@ -63,7 +63,7 @@ def test_headline_equals_the_marts_and_the_hand_counts(store, tmp_path):
             assert shown == float(mart[metric]), (scope, metric)
     # What the reader sees, rounded.
     assert [cells[("all", m)]["text"] for m in HEADLINE] == [
-        "16", "4", "7", "4", "2,350.75", "25.00%", "57.14%", "50.00%", "75.00%"]
+        "16", "4", "7", "4", "2,350.75", "25.00%", "57.14%", "33.33%", "75.00%"]  # sessions: 2 / 6
     assert [cells[("reference_filter", m)]["text"] for m in HEADLINE] == [
         "11", "3", "5", "2", "2,000.00", "18.18%", "40.00%", "40.00%", "66.67%"]
     sec = section(parse(html), 1)
