@@ -60,7 +60,7 @@ docs: $(DBT_MANIFEST)
 demo: $(STAMP) $(DBT_MANIFEST)
 	$(BIN)/shopflow demo $(if $(DATA),--data $(DATA),) || $(BIN)/python -m shopflow.resources explain $$?
 
-## Every test tier: unit, spark, airflow, e2e.
+## Every test tier: unit, spark, airflow, e2e, stack.
 test: $(STAMP) $(DBT_MANIFEST)
 	$(BIN)/python -m pytest
 
@@ -87,6 +87,13 @@ airflow-stop: $(STAMP)
 ## The MLflow UI on the same tracking store.
 mlflow: $(STAMP)
 	$(BIN)/shopflow airflow mlflow-ui
+
+## docker-compose.yaml's team stack without Docker: the same services as processes on loopback
+## (PostgreSQL, the four Airflow services, Spark master and worker, MLflow with basic auth).
+## Reads .env when present, else makes fresh secrets; Ctrl-C stops everything.
+.PHONY: stack
+stack: $(STAMP) $(DBT_MANIFEST)
+	$(BIN)/python -m shopflow.stack $(if $(wildcard .env),--env-file .env,)
 
 ## Queue an Airflow backfill FROM..TO and wait for it.
 backfill: $(STAMP)

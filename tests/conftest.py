@@ -1,7 +1,7 @@
 """Test tiers and the shared, once-per-run resources.
 
 Tiers follow the folder a test lives in: tests/unit -> ``unit``, tests/spark -> ``spark``,
-tests/airflow -> ``airflow``, tests/e2e -> ``e2e``. Select with ``pytest -m unit`` etc.
+tests/airflow -> ``airflow``, tests/e2e -> ``e2e``, tests/stack -> ``stack``. Select with ``pytest -m unit`` etc.
 
 One SparkSession and one Airflow home serve the whole run. The Airflow home must exist in
 the environment before anything imports ``airflow``, so it is set here at import time.
@@ -30,7 +30,7 @@ apply_defaults(_RUN_DIR / "home")
 # py4j logs its connection shutdown from __del__ after pytest closed the log streams.
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
-TIERS = ("unit", "spark", "airflow", "e2e")
+TIERS = ("unit", "spark", "airflow", "e2e", "stack")
 
 
 def pytest_collection_modifyitems(config, items):
