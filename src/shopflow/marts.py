@@ -228,7 +228,7 @@ def build_marts(
     log.info("dbt run for %s in %.1f s (dates %s)", plan.run_date, proc.seconds, plan.event_dates)
     if set(AS_OF_MODELS) <= set(models) and set(PER_DATE_MODELS) <= set(models):
         record_marts(wh, plan)
-    return _row_counts(wh, plan.run_date, models)
+    return _row_counts(wh, plan, models)
 
 
 def build_range(wh: Warehouse, dates: Iterable[Any], window_days: int = DEFAULT_WINDOW_DAYS) -> dict[str, int]:
@@ -303,15 +303,18 @@ def _read_bookkeeping(wh: Warehouse, name: str):
     return wh.read_table(name) if wh.table_exists(name) else None
 
 
-def _row_counts(wh: Warehouse, day: dt.date, models: Iterable[str]) -> dict[str, int]:
+def _row_counts(wh: Warehouse, plan: MartsPlan, models: Iterable[str]) -> dict[str, int]:
+    """Rows per model: per-date models, the rows of the dates the run replaced; as-of models, the
+    rows of the run date's snapshot; tables and views, all their rows."""
     rows = {}
     for name in models:
         if not wh.table_exists(name):
             continue
         if name in PER_DATE_MODELS:
-            where, params = "where event_date = @d", {"d": day}
+            dates = ", ".join(f"date '{d.isoformat()}'" for d in plan.event_dates)
+            where, params = f"where event_date in ({dates})", None
         elif name in AS_OF_MODELS:
-            where, params = "where as_of_date = @d", {"d": day}
+            where, params = "where as_of_date = @d", {"d": plan.run_date}
         else:
             where, params = "", None
         rows[name] = int(wh.query(f"select count(*) as n from {name} {where}", params)["n"].iloc[0])
