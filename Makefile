@@ -52,6 +52,7 @@ dbt: $(DBT_MANIFEST)
 
 ## The dbt docs site (models, tests, lineage) of sql/ on localhost:8081.
 docs: $(DBT_MANIFEST)
+	@mkdir -p $(SHOPFLOW_HOME)
 	cd sql && DBT_PROFILES_DIR=. $(DBT) --no-use-colors docs generate --empty-catalog
 	cd sql && DBT_PROFILES_DIR=. $(DBT) --no-use-colors docs serve --host 127.0.0.1 --port 8081 --no-browser
 
