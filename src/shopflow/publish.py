@@ -107,11 +107,12 @@ def shared_sources(
     import pandas as pd
 
     from shopflow.recommend import hybrid
-    from shopflow.recommend.artifacts import similar_frame
+    from shopflow.recommend.similar import similar_items_frame
 
     sales = item_sales.assign(category=_keys(item_sales["category_id"], item_sales["category_code"]))
     if content is not None:
-        similar = similar_frame(content, None, n_similar)
+        # the method the content run found best on next views (content, category best-sellers or their blend)
+        similar = similar_items_frame(content, k=n_similar)
     else:
         similar = pd.DataFrame({"product_id": pd.Series(dtype="int64"), "rank": pd.Series(dtype="int64"),
                                 "similar_product_id": pd.Series(dtype="int64"), "score": pd.Series(dtype="float64")})
