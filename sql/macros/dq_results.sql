@@ -25,7 +25,7 @@
         {%- if status != 'pass' -%}
             {%- do failures.append('check ' ~ r.node.name ~ ' failed for ' ~ day ~ ': ' ~ details) -%}
         {%- endif -%}
-        {%- do rows.append([r.node.name, r.node.description or '', n, status, details]) -%}
+        {%- do rows.append([r.node.name, r.node.description or r.node.config.meta.get('description', ''), n, status, details]) -%}
     {%- endfor -%}
     {%- call statement('dq_results_table') -%}
         create table if not exists {{ relation }} (

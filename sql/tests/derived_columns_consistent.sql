@@ -1,3 +1,5 @@
+{#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
+{{ config(meta={'description': 'event_date, event_hour and event_weekday (ISO, 1 = Monday) agree with event_time (UTC), and category is the first level of category_code'}) }}
 -- event_date, event_hour and event_weekday (ISO, 1 = Monday) agree with event_time (UTC), and
 -- category is the first level of category_code. One row per inconsistent event of the run date.
 with events as (

@@ -1,3 +1,5 @@
+{#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
+{{ config(meta={'description': 'the funnel row of the run date (scope all) counts exactly the events loaded for it, so marts built before a reload are caught'}) }}
 -- The funnel row of the run date (scope all) counts exactly the events loaded for it, so marts
 -- built before a reload are caught.
 with loaded as (

@@ -1,3 +1,5 @@
+{#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
+{{ config(meta={'description': 'the run date\'s manifest accounts for every input row (rows_in = rows_valid + duplicates_dropped + rows_quarantined) and the per-reason counts add up to rows_quarantined'}) }}
 -- The run date's manifest accounts for every input row: rows_in = rows_valid +
 -- duplicates_dropped + rows_quarantined, and the per-reason counts add up to rows_quarantined.
 with manifests as (

@@ -1,3 +1,5 @@
+{#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
+{{ config(meta={'description': 'the run date\'s events partition holds exactly the manifest\'s rows_valid rows'}) }}
 -- The run date's events partition holds exactly the manifest's rows_valid rows. One row when
 -- the counts differ or the date has no manifest.
 with manifests as (

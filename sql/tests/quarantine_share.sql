@@ -1,3 +1,5 @@
+{#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
+{{ config(meta={'description': 'the run date kept valid rows, and the cleaning job quarantined at most 5% of the rows it read (var max_quarantine_share)'}) }}
 -- The run date kept valid rows, and the cleaning job quarantined at most max_quarantine_share
 -- (5%) of the rows it read; more means a damaged export (ids written as floats, shifted
 -- columns), and the row says what to do about its largest quarantine reason.
