@@ -43,22 +43,27 @@ def execution_mode() -> str:
 def marts_task_group(settings, plan_task_id: str = "plan_marts", group_id: str = "marts"):
     """A Cosmos DbtTaskGroup building the marts and running the data tests of the run's date.
 
-    The dbt tasks stay out of the shopflow_warehouse pool: with the producer in a one-slot pool,
-    dag.test ran a per-model sensor first and it waited for the producer forever. plan_marts and
-    record_marts around the group are in the pool; a dbt that finds the DuckDB file locked by
-    another run's load fails and is retried.
+    The task that runs dbt (the watcher producer; in local mode every task) is in the
+    shopflow_warehouse pool like plan_marts and record_marts around the group: DuckDB has one
+    writer, and a producer that met another run's load failed, and was then skipped on its retry
+    (Cosmos does not retry a producer). The per-model tasks after the producer only report what
+    dbt said and stay out of the pool.
     """
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-    from shopflow.dbt import dbt_env
+    from shopflow.dbt import LOCATION_SETTINGS, dbt_env
+    from shopflow.pipeline import WAREHOUSE_POOL
 
     mode = execution_mode()
     # Settings known at parse time (profile, paths, telemetry off) plus the plan's run settings,
     # templated from its XCom when the task runs.
     env = {k: v for k, v in dbt_env(settings).items() if k not in ("DBT_PROJECT_DIR",)}
-    env.update({k: f"{{{{ ti.xcom_pull(task_ids='{plan_task_id}')['env']['{k}'] }}}}" for k in RUN_SETTINGS})
+    env.update({k: f"{{{{ ti.xcom_pull(task_ids='{plan_task_id}')['env']['{k}'] }}}}"
+                for k in (*RUN_SETTINGS, *LOCATION_SETTINGS)})
     operator_args = {"env": env, "append_env": True, "install_deps": False}
+    if mode == "local":
+        operator_args["pool"] = WAREHOUSE_POOL
     if mode == "watcher":
         # In-process runs (dag.test) poll XCom: a short interval, no triggerer needed.
         operator_args.update({"poke_interval": 1, "deferrable": False})
@@ -83,6 +88,7 @@ def marts_task_group(settings, plan_task_id: str = "plan_marts", group_id: str =
         # one task at a time (dag.test, `shopflow demo`) could start a sensor first and wait for
         # ever. After it, each still reports the status dbt gave its model.
         producer = next(t for t in group.iter_tasks() if type(t).__name__ == "DbtProducerWatcherOperator")
+        producer.pool = WAREHOUSE_POOL
         for task in group.iter_tasks():
             if task is not producer and type(task).__name__.startswith("Dbt"):
                 producer >> task

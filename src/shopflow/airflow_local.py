@@ -120,7 +120,16 @@ def test_run(dag, **kwargs):
     from sqlalchemy import func, select, update
 
     started = dt.datetime.now(dt.timezone.utc)
-    run = dag.test(**kwargs)
+    # Cosmos's lineage step copies each dbt task's environment into os.environ
+    # (LocalOperator.calculate_openlineage_events_completes). Airflow gives every task a process
+    # of its own; dag.test runs them all in this one, where the copy would outlive the run (and
+    # point a later run under another SHOPFLOW_HOME at this run's warehouse): put it back.
+    saved = dict(os.environ)
+    try:
+        run = dag.test(**kwargs)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     finished = dt.datetime.now(dt.timezone.utc)
     if run is None:
         return run

@@ -33,6 +33,13 @@ class DbtError(RuntimeError):
     """A dbt invocation failed; the message carries the lines of dbt's output that say why."""
 
 
+#: Settings of dbt_env that locate the warehouse: taken when a task runs (through plan_marts's
+#: XCom), not when the DAG file is parsed, so a process that parsed the DAG under one
+#: SHOPFLOW_HOME (the demo, the tests) never builds another home's marts.
+LOCATION_SETTINGS = ("SHOPFLOW_WAREHOUSE", "SHOPFLOW_DUCKDB_PATH", "SHOPFLOW_DUCKDB_MEMORY_LIMIT",
+                     "SHOPFLOW_BQ_DATASET", "SHOPFLOW_BQ_LOCATION")
+
+
 def dbt_env(settings=None, duckdb_path: str | os.PathLike | None = None) -> dict[str, str]:
     """The environment every dbt invocation runs with: the profile's settings and telemetry off."""
     from shopflow.config import get_settings

@@ -103,10 +103,16 @@ class MartsPlan:
         }
 
 
+def _location_env() -> dict[str, str]:
+    from shopflow.dbt import LOCATION_SETTINGS, dbt_env
+
+    return {k: v for k, v in dbt_env().items() if k in LOCATION_SETTINGS}
+
+
 def plan_to_dict(plan: MartsPlan) -> dict:
     """A plan as JSON-safe values (an XCom between the Airflow tasks around dbt)."""
     return {
-        "env": plan.env(),
+        "env": {**plan.env(), **_location_env()},
         "run_date": plan.run_date.isoformat(),
         "window_days": plan.window_days,
         "event_dates": [d.isoformat() for d in plan.event_dates],

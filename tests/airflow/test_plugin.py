@@ -59,7 +59,9 @@ def test_the_api_server_mounts_the_dashboard_app(airflow_plugins):
 
     manager, _ = airflow_plugins
     apps, _ = manager.get_fastapi_plugins()
-    assert [(a["url_prefix"], a["name"]) for a in apps] == [("/shopflow", "shopflow dashboard")]
+    # Other plugins (Cosmos's dbt docs app) may mount apps of their own; ours is there once.
+    mounts = [(a["url_prefix"], a["name"]) for a in apps]
+    assert mounts.count(("/shopflow", "shopflow dashboard")) == 1, mounts
     root = FastAPI()
     init_plugins(root)
     mounted = [r.path for r in root.routes]

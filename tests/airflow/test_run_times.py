@@ -56,3 +56,45 @@ def test_an_in_process_run_records_its_real_start_and_end(tmp_path):
         assert before <= stored.start_date < stored.end_date <= after
         # The task sleeps one second; the run is its one task, so it lasts at least that.
         assert dt.timedelta(seconds=1) <= stored.end_date - stored.start_date < after - before
+
+
+LEAKY_DAG_FILE = """
+import os
+import pendulum
+from airflow.sdk import DAG, task
+
+with DAG("shopflow_test_env_leak", schedule=None, start_date=pendulum.datetime(2019, 10, 1, tz="UTC"),
+         catchup=False, tags=["test"]) as dag:
+
+    @task(retries=0)
+    def copy_env_like_cosmos_lineage():
+        # What Cosmos's lineage step does with a dbt task's env after dbt ran.
+        os.environ["SHOPFLOW_DUCKDB_PATH"] = "/another/home/warehouse.duckdb"
+        os.environ["SHOPFLOW_DBT_RUN_DATE"] = "2019-11-30"
+
+    copy_env_like_cosmos_lineage()
+"""
+
+
+def test_an_in_process_run_leaves_the_environment_as_it_found_it(tmp_path, monkeypatch):
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    from shopflow import airflow_local
+
+    monkeypatch.delenv("SHOPFLOW_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("SHOPFLOW_DBT_RUN_DATE", "2019-11-02")
+    airflow_local.prepare_metadata_db()
+    (tmp_path / "leaky_dag.py").write_text(LEAKY_DAG_FILE)
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    DagBundlesManager().sync_bundles_to_db()
+    sync_bag_to_db(bag, "dags-folder", None)
+
+    run = airflow_local.test_run(bag.dags["shopflow_test_env_leak"],
+                                 logical_date=pendulum.datetime(2019, 11, 1, tz="UTC"))
+    assert str(run.state).split(".")[-1].lower() == "success"
+    import os
+
+    assert "SHOPFLOW_DUCKDB_PATH" not in os.environ
+    assert os.environ["SHOPFLOW_DBT_RUN_DATE"] == "2019-11-02"

@@ -187,7 +187,9 @@ def _spark_submit(*args: str) -> list[dict]:
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    # The job prints a manifest per date, between progress lines (shopflow draws those as a bar).
+    records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return [r for r in records if "progress" not in r]
 
 
 def _read(folder: Path) -> tuple[list[str], list[tuple]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shopflow.config import ConfigError, get_settings
+from shopflow.errors import UserError
 
 
 def test_catchup_and_grace_defaults(monkeypatch):
@@ -46,5 +47,5 @@ def test_dates_before_the_dag_start_are_refused_with_the_fix(monkeypatch):
 
     monkeypatch.setenv("SHOPFLOW_START_DATE", "2019-11-01")
     check_start_date("2019-11-01")
-    with pytest.raises(SystemExit, match="SHOPFLOW_START_DATE=2019-10-31"):
+    with pytest.raises(UserError, match="SHOPFLOW_START_DATE=2019-10-31"):
         check_start_date("2019-10-31")
