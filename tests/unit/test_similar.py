@@ -134,3 +134,19 @@ def test_content_model_keeps_the_chosen_method(tmp_path):
     # the planted blocks are the categories: same-category items stay in the block
     assert (item_block(frame["product_id"]) == item_block(frame["similar_product_id"])).all()
     assert len(frame) == 3 * len(catalogue)
+
+
+def test_publish_writes_the_similar_items_of_the_method_the_content_run_chose():
+    from shopflow.publish import shared_sources
+
+    sales = pd.DataFrame({"product_id": [1], "category_id": [100], "category_code": ["a"], "n_purchases": [1]})
+    model = FixedContent()
+    lists = {}
+    for method in ("content", "category_popular"):
+        model.similar_method = method
+        frame = shared_sources(sales, model, n_similar=2)["similar"]
+        lists[method] = frame.groupby("product_id")["similar_product_id"].agg(list).to_dict()
+    # content: the fixed neighbours; category_popular: the category's most viewed other items by
+    # window views (n_views): a 2 (60), 4 (50), 3 (30), 1 (20); b 6 (9), 5 (7)
+    assert lists["content"] == {1: [4, 3], 2: [1, 5], 3: [2, 1], 4: [1, 2], 5: [6, 1], 6: [5]}
+    assert lists["category_popular"] == {1: [2, 4], 2: [4, 3], 3: [2, 4], 4: [2, 3], 5: [6], 6: [5]}
