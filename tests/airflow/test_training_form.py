@@ -20,7 +20,7 @@ def schemas():
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "shopflow_training.py"))
     assert bag.import_errors == {}
     params = bag.dags["shopflow_training"].params
-    return {name: params.get_param(name).schema for name in MODEL_FIELDS}
+    return {name: params.get_param(name).schema for name in (*MODEL_FIELDS, "window_days")}
 
 
 def accepted(name: str, value) -> bool:
@@ -53,3 +53,15 @@ def test_alpha_zero_is_refused_by_the_form(schemas):
     with pytest.raises(Exception, match="0"):
         Param(0.0, **{k: v for k, v in schemas["alpha"].items()}).resolve()
     assert Param(0.5, **schemas["alpha"]).resolve() == 0.5
+
+
+def test_the_window_bound_is_the_training_bound(schemas):
+    """A window of 2 days trains (1 day held out); the form refused everything under 7."""
+    from shopflow.errors import ParamError
+    from shopflow.train import check_params
+
+    bound = schemas["window_days"]["minimum"]
+    check_params({"window_days": bound}, {"window_days": bound})  # ALS and content accept the smallest
+    with pytest.raises(ParamError, match="window_days"):
+        check_params({"window_days": bound - 1}, None)
+    check_params({"window_days": schemas["window_days"]["maximum"]}, None)
