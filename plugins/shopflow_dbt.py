@@ -89,6 +89,10 @@ def marts_task_group(settings, plan_task_id: str = "plan_marts", group_id: str =
         # ever. After it, each still reports the status dbt gave its model.
         producer = next(t for t in group.iter_tasks() if type(t).__name__ == "DbtProducerWatcherOperator")
         producer.pool = WAREHOUSE_POOL
+        # Cosmos skips a producer's second try (one dbt build per run). With a retry, a failed
+        # build (a data test that failed, a lock) became a skipped producer and skipped tasks after
+        # it: the run succeeded with no marts. Without one the run fails, naming dbt's error.
+        producer.retries = 0
         for task in group.iter_tasks():
             if task is not producer and type(task).__name__.startswith("Dbt"):
                 producer >> task

@@ -79,12 +79,14 @@ def _log_size() -> int:
 
 
 def _error_since(log_path: Path, offset: int) -> str:
-    """The last Python error a run wrote to the CLI log after ``offset`` (its first failed task's cause)."""
-    from shopflow.pipeline import _last_python_error
+    """Why a run failed, from what it wrote to the CLI log after ``offset``: the data-quality
+    checks dbt failed, if any, otherwise the last Python error (its first failed task's cause)."""
+    from shopflow.pipeline import _failed_checks, _last_python_error
 
     with open(log_path, "rb") as handle:
         handle.seek(offset)
-        return _last_python_error(handle.read().decode("utf-8", "replace"))
+        text = handle.read().decode("utf-8", "replace")
+    return _failed_checks(text) or _last_python_error(text)
 
 
 def _say(text: str) -> None:

@@ -168,6 +168,16 @@ def _last_python_error(text: str) -> str:
     return found[-1].strip() if found else "no Python error in the log (exit code only)"
 
 
+def _failed_checks(text: str) -> str:
+    """The data-quality failures dbt reported in a log ("check NAME failed for DATE: ...", raised
+    by sql/macros/dq_results.sql and logged by Cosmos as JSON), or "" if none: they say what
+    to do, where the task's own error only says that dbt exited non-zero."""
+    import re
+
+    found = re.findall(r"(check \w+ failed for \d{4}-\d{2}-\d{2}: .*?)(?:\\n|$)", text, flags=re.MULTILINE)
+    return found[-1].replace('\\"', '"').strip() if found else ""
+
+
 def load_partition(day: str, settings: Settings | None = None) -> int:
     """Replace the warehouse ``events`` partition of ``day`` from the lake (and its manifest)."""
     from shopflow.warehouse import get_warehouse

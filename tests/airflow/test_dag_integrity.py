@@ -149,7 +149,11 @@ def test_every_dag_has_tags_docs_retries_and_failure_callbacks(mode, local, gcp)
         assert "shopflow" in dag["tags"], dag_id
         assert dag["doc_md"].strip().startswith(f"### {dag_id}"), dag_id
         for task_id, task in dag["tasks"].items():
-            assert task["retries"] >= 1, (dag_id, task_id)
+            if task["type"] == "DbtProducerWatcherOperator":
+                # Cosmos skips a producer's retry: a failed dbt build would become a skipped run
+                assert task["retries"] == 0, (dag_id, task_id)
+            else:
+                assert task["retries"] >= 1, (dag_id, task_id)
             assert task["on_failure"], (dag_id, task_id)
 
 

@@ -167,3 +167,39 @@ def test_backfill_equals_one_by_one_in_any_order(tmp_path_factory, landing):
     assert states["backfill_manifests"] == states["reverse_manifests"]
     for table in WAREHOUSE_TABLES:
         pd.testing.assert_frame_equal(states["backfill"][table], states["reverse"][table], check_like=True, obj=table)
+
+
+def test_a_date_whose_every_row_is_quarantined_fails_its_run(tmp_path_factory, landing):
+    """An export written with float ids (1000.0), landed without --repair-float-ids: every row
+    is quarantined, and the daily run fails on the data tests instead of reporting success over
+    an empty day (a failed dbt build used to become a skipped producer and a successful run)."""
+    import csv
+    import gzip
+
+    from shopflow import airflow_local
+    from shopflow.errors import JobFailed
+
+    home = tmp_path_factory.mktemp("e2e-float-ids")
+    seed_home(home, landing)
+    day = DAYS[0]
+    path = home / "landing" / f"{day}.csv.gz"
+    with gzip.open(landing / f"{day}.csv.gz", "rt", newline="") as src:
+        rows = list(csv.reader(src))
+    ids = [rows[0].index(c) for c in ("product_id", "category_id", "user_id")]
+    with gzip.open(path, "wt", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(rows[0])
+        for row in rows[1:]:
+            writer.writerow([f"{v}.0" if i in ids and v else v for i, v in enumerate(row)])
+    with pytest.MonkeyPatch.context() as mp:
+        use_home(mp, home)
+        airflow_local.prepare_metadata_db()
+        with pytest.raises(JobFailed, match=f"shopflow_daily failed for {day}"):
+            airflow_local.run_daily([day])
+        # The dashboard's record of the checks names the failed one and what to do.
+        failed = state(home)["dq_results"].query("status != 'pass'")
+    assert failed["check_name"].tolist() == ["quarantine_share"]
+    assert "--repair-float-ids" in failed["details"].iloc[0]
+    m = manifest(home, day)
+    assert m["rows_in"] == len(rows) - 1 and m["rows_valid"] == 0
+    assert m["rows_quarantined"] == m["quarantined_by_reason"]["non_integer_id"] == m["rows_in"] - m["duplicates_dropped"]

@@ -71,6 +71,21 @@ def test_the_users_line_is_the_jobs_python_error():
     assert pipeline._last_python_error("25/12/03 INFO only info\n") == "no Python error in the log (exit code only)"
 
 
+# What Cosmos logged when dbt's on-run-end hook failed a data test (one JSON line, shortened),
+# then the task's own error.
+DBT_LOG = r"""{"data": {"exc": "Compilation Error in operation shopflow-on-run-end-0 (./dbt_project.yml)\n  check quarantine_share failed for 2019-11-01: 1 violating rows, e.g. [{\"rows_valid\":0,\"what_to_do\":\"land the export again with shopflow land --repair-float-ids\"}]\n  \n  > in macro record_dq_results"}}
+airflow.sdk.exceptions.AirflowException: dbt command failed. The command returned a non-zero exit code 2.
+"""
+
+
+def test_a_failed_data_check_is_the_users_line_not_dbts_exit_code():
+    assert pipeline._failed_checks(DBT_LOG) == (
+        'check quarantine_share failed for 2019-11-01: 1 violating rows, e.g. [{"rows_valid":0,'
+        '"what_to_do":"land the export again with shopflow land --repair-float-ids"}]'
+    )
+    assert pipeline._failed_checks(SPARK_LOG) == ""
+
+
 def test_a_backfill_queues_one_range_per_run_of_landed_dates():
     from shopflow.airflow_local import date_segments
 
