@@ -26,22 +26,30 @@ with DAG("shopflow_test_run_times", schedule=None, start_date=pendulum.datetime(
 """
 
 
-def test_an_in_process_run_records_its_real_start_and_end(tmp_path):
+def registered_dag(folder, source: str, dag_id: str):
+    """The DAG of ``source``, parsed and stored in the metadata DB as the dag-processor would."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    from shopflow import airflow_local
+
+    airflow_local.prepare_metadata_db()
+    (folder / f"{dag_id}.py").write_text(source)
+    bag = DagBag(dag_folder=str(folder))
+    assert bag.import_errors == {}
+    DagBundlesManager().sync_bundles_to_db()
+    sync_bag_to_db(bag, "dags-folder", None)
+    return bag.dags[dag_id]
+
+
+def test_an_in_process_run_records_its_real_start_and_end(tmp_path):
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     from shopflow import airflow_local
 
-    airflow_local.prepare_metadata_db()
-    (tmp_path / "times_dag.py").write_text(DAG_FILE)
-    bag = DagBag(dag_folder=str(tmp_path))
-    assert bag.import_errors == {}
-    DagBundlesManager().sync_bundles_to_db()
-    sync_bag_to_db(bag, "dags-folder", None)
-    dag = bag.dags["shopflow_test_run_times"]
+    dag = registered_dag(tmp_path, DAG_FILE, "shopflow_test_run_times")
 
     before = dt.datetime.now(dt.timezone.utc)
     run = airflow_local.test_run(dag, logical_date=pendulum.datetime(2019, 11, 1, tz="UTC"))
@@ -77,24 +85,15 @@ with DAG("shopflow_test_env_leak", schedule=None, start_date=pendulum.datetime(2
 
 
 def test_an_in_process_run_leaves_the_environment_as_it_found_it(tmp_path, monkeypatch):
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    import os
 
     from shopflow import airflow_local
 
     monkeypatch.delenv("SHOPFLOW_DUCKDB_PATH", raising=False)
     monkeypatch.setenv("SHOPFLOW_DBT_RUN_DATE", "2019-11-02")
-    airflow_local.prepare_metadata_db()
-    (tmp_path / "leaky_dag.py").write_text(LEAKY_DAG_FILE)
-    bag = DagBag(dag_folder=str(tmp_path))
-    assert bag.import_errors == {}
-    DagBundlesManager().sync_bundles_to_db()
-    sync_bag_to_db(bag, "dags-folder", None)
+    dag = registered_dag(tmp_path, LEAKY_DAG_FILE, "shopflow_test_env_leak")
 
-    run = airflow_local.test_run(bag.dags["shopflow_test_env_leak"],
-                                 logical_date=pendulum.datetime(2019, 11, 1, tz="UTC"))
+    run = airflow_local.test_run(dag, logical_date=pendulum.datetime(2019, 11, 1, tz="UTC"))
     assert str(run.state).split(".")[-1].lower() == "success"
-    import os
-
     assert "SHOPFLOW_DUCKDB_PATH" not in os.environ
     assert os.environ["SHOPFLOW_DBT_RUN_DATE"] == "2019-11-02"
