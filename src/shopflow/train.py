@@ -310,21 +310,33 @@ def _register_model(client, name: str, kind: str, run_id: str, trained) -> str:
     return tracking.register(client, name, uri, run_id)
 
 
-def _publish_model(client, name: str, kind: str, run_id: str, trained) -> tuple[str, dict[str, Any]]:
-    """Log the model of ``run_id``, register it and apply the champion rule of tracking.py."""
-    from shopflow import tracking
-
-    version = _register_model(client, name, kind, run_id, trained)
-    decision = tracking.apply_champion_rule(client, name, version, run_id)
-    return version, decision
-
-
-def _promote_als(client, run_id: str, result: dict[str, Any], incumbent, events, settings) -> tuple[str, dict[str, Any]]:
-    """Register the ALS model of ``run_id`` and apply the paired rule (recommend/promotion.py)."""
+def _publish_model(client, name: str, kind: str, run_id: str, trained) -> tuple[str | None, dict[str, Any]]:
+    """Log and register the model of ``run_id`` if it passes its gates, then apply the champion
+    rule of tracking.py; a model below a gate is not registered (version None)."""
     from shopflow import tracking
     from shopflow.recommend import promotion
 
-    version = _register_model(client, tracking.ALS, "als", run_id, result["trained"])
+    version, rejected = promotion.register_unless_gated(
+        client, name, run_id, lambda: _register_model(client, name, kind, run_id, trained),
+        (None, tracking.current_champion(client, name), ""))
+    if rejected is not None:
+        return None, rejected
+    return version, {**tracking.apply_champion_rule(client, name, version, run_id), "registered": True}
+
+
+def _promote_als(client, run_id: str, result: dict[str, Any], incumbent, events, settings) -> tuple[str | None, dict[str, Any]]:
+    """Register the ALS model of ``run_id`` if it passes its gates (it must beat popularity on
+    the temporal protocol) and apply the paired rule (recommend/promotion.py); version None when
+    it did not pass."""
+    from shopflow import tracking
+    from shopflow.recommend import promotion
+
+    version, rejected = promotion.register_unless_gated(
+        client, tracking.ALS, run_id, lambda: _register_model(client, tracking.ALS, "als", run_id, result["trained"]),
+        incumbent)
+    if rejected is not None:
+        log.warning("ALS run %s not registered: %s", run_id, rejected["champion_reason"])
+        return None, rejected
     temporal = result["temporal"]
     decision = promotion.promote_als(
         client, version, run_id, temporal["split"], temporal["model"], incumbent, k=temporal["k"],
@@ -401,7 +413,7 @@ def train_als(run_date, params: dict | None = None, sweep: bool = False, setting
         for run_id, result in children:
             _summary_artifact(client, run_id, {
                 "run_date": run_date, "params": result["params"], "metrics": result["metrics"],
-                "splits": result["info"], "registered": run_id == best_id,
+                "splits": result["info"], "registered": run_id == best_id and version is not None,
                 **(decision if run_id == best_id else {}),
             })
             client.set_terminated(run_id, "FINISHED")
@@ -671,7 +683,8 @@ def run(args) -> int:
 
 def _print_result(result: dict[str, Any]) -> None:
     metrics = result["metrics"]
-    print(f"{result['model']} version {result['version']} (run {result['run_id']}): "
+    registered = "not registered" if result["version"] is None else f"version {result['version']}"
+    print(f"{result['model']} {registered} (run {result['run_id']}): "
           f"{result['champion_decision']} -- {result['champion_reason']}")
     shown = [k for k in sorted(metrics) if k.endswith(("_at_15", "_at_15_strict", "_at_10", "coverage"))]
     for key in shown:

@@ -237,6 +237,46 @@ def test_paired_rule_in_the_registry(tmp_path):
         assert client.get_model_version_by_alias(tracking.ALS, "champion").version == int(v3)
 
 
+def test_a_model_below_a_gate_is_never_registered(tmp_path):
+    # ALS that loses to popularity on the temporal protocol (beats_popularity = 0), and a content
+    # index below the recall gate (0.5 < 0.9): neither enters the registry; the run says why.
+    # A run that passes (beats_popularity = 1, or NaN: no temporal split) is registered.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHOPFLOW_HOME", str(tmp_path))
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        client = tracking.connect()
+        registered = []
+
+        def run_with(name, metrics):
+            run_id = tracking.start_run(client, tracking.ensure_experiment(client, name), "r")
+            tracking.log_metrics(client, run_id, metrics)
+            (tmp_path / run_id).mkdir()
+
+            def register():
+                registered.append(run_id)
+                return tracking.register(client, name, str(tmp_path / run_id), run_id)
+            return run_id, register
+
+        run_id, register = run_with(tracking.ALS, {"beats_popularity": 0.0})
+        version, rejected = promotion.register_unless_gated(client, tracking.ALS, run_id, register)
+        assert (version, registered, rejected["champion_decision"], rejected["registered"]) == (
+            None, [], "rejected", False)
+        assert "does not beat the popularity baseline" in client.get_run(run_id).data.tags["champion_reason"]
+        assert client.get_run(run_id).data.tags["registered"] == "False"
+        assert client.search_model_versions(f"name='{tracking.ALS}'") == []
+
+        run_id, register = run_with(tracking.CONTENT, {"annoy_recall_at_10": 0.5})
+        assert promotion.register_unless_gated(client, tracking.CONTENT, run_id, register)[0] is None
+        assert registered == [] and client.search_model_versions(f"name='{tracking.CONTENT}'") == []
+
+        for name, metrics in ((tracking.ALS, {"beats_popularity": 1.0}), (tracking.ALS, {"beats_popularity": math.nan}),
+                              (tracking.CONTENT, {"annoy_recall_at_10": 0.95})):
+            run_id, register = run_with(name, metrics)
+            version, rejected = promotion.register_unless_gated(client, name, run_id, register)
+            assert rejected is None and registered[-1] == run_id
+            assert client.get_model_version(name, version).run_id == run_id
+
+
 def test_a_champion_that_saw_the_test_days_is_refitted_on_the_split():
     # trained through the cutoff: its factors know the held-out purchases, so its settings are
     # fitted on the split's training days instead, and score exactly as that fit does

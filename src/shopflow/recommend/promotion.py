@@ -302,15 +302,18 @@ def load_incumbent(client, name: str, settings=None):
     return trained, version, ""
 
 
-def record(client, name: str, version: str, run_id: str, decision: PairedDecision, incumbent_version=None,
+def record(client, name: str, version: str | None, run_id: str, decision: PairedDecision, incumbent_version=None,
            champion_metrics: Mapping[str, float] | None = None, extra_metrics: Mapping[str, float] | None = None,
-           note: str = "", scored_as: str = "none") -> dict[str, Any]:
-    """Move the alias if ``decision`` says so; log the decision (tags on the run and the model
-    version; interval, resamples, seed and ``champion_*`` metrics on the run); return it."""
+           note: str = "", scored_as: str = "none", rule: str = RULE) -> dict[str, Any]:
+    """Move the alias if ``decision`` says so; log the decision (tags on the run and, when the
+    run was registered, on its model version; interval, resamples, seed and ``champion_*``
+    metrics on the run); return it. ``version`` None: a run below a gate, not registered."""
     from shopflow import tracking
 
     metric, _ = tracking.PRIMARY_METRIC[name]
     if decision.promote:
+        if version is None:
+            raise ValueError("only a registered version can be promoted")
         client.set_registered_model_alias(name, tracking.CHAMPION_ALIAS, version)
     previous = "" if incumbent_version is None else str(incumbent_version.version)
     reason = decision.reason + (f"; {note}" if note else "")
@@ -319,15 +322,17 @@ def record(client, name: str, version: str, run_id: str, decision: PairedDecisio
         "champion_decision": decision.decision,
         "champion_reason": reason,
         "champion_metric": metric,
-        "champion_rule": RULE,
+        "champion_rule": rule,
         "champion_scored_as": scored_as,
         "champion_previous_version": previous,
         "champion_version": version if decision.promote else previous,
+        "registered": version is not None,
     }
     tags = {k: v for k, v in result.items() if k != "champion"}
     tracking.log_tags(client, run_id, tags)
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, str(value))
+    if version is not None:
+        for key, value in tags.items():
+            client.set_model_version_tag(name, version, key, str(value))
     metrics = {**decision.metrics(), **(extra_metrics or {})}
     metrics.update({f"champion_{k}": v for k, v in (champion_metrics or {}).items()})
     tracking.log_metrics(client, run_id, {k: v for k, v in metrics.items() if not _nan(v)})
@@ -354,6 +359,21 @@ def gate_failures(client, name: str, run_id: str) -> list[str]:
         if math.isnan(value) or value < minimum:
             out.append(f"{gate} = {value:.4g} < {minimum}")
     return out
+
+
+def register_unless_gated(client, name: str, run_id: str, register, incumbent=(None, None, "")):
+    """Register the run's model (``register()`` returns the new version) only when the run
+    passes every gate of ``name`` (:func:`gate_failures`): a model below a gate, an ALS model
+    that does not beat popularity on the temporal protocol for one, never enters the registry.
+
+    Returns (version, None) when registered, else (None, the rejection as :func:`record`
+    logged it on the run). ``incumbent`` is the output of :func:`load_incumbent`.
+    """
+    failures = gate_failures(client, name, run_id)
+    if failures:
+        decision = decide(None, None, gate_failures=failures)
+        return None, record(client, name, None, run_id, decision, incumbent[1], note=incumbent[2], rule="gate")
+    return register(), None
 
 
 def promote_als(client, version: str, run_id: str, split, challenger_model, incumbent, k: int = 15,
