@@ -37,7 +37,10 @@ class DbtError(RuntimeError):
 #: XCom), not when the DAG file is parsed, so a process that parsed the DAG under one
 #: SHOPFLOW_HOME (the demo, the tests) never builds another home's marts.
 LOCATION_SETTINGS = ("SHOPFLOW_WAREHOUSE", "SHOPFLOW_DUCKDB_PATH", "SHOPFLOW_DUCKDB_MEMORY_LIMIT",
-                     "SHOPFLOW_BQ_DATASET", "SHOPFLOW_BQ_LOCATION")
+                     "SHOPFLOW_BQ_PROJECT", "SHOPFLOW_BQ_DATASET", "SHOPFLOW_BQ_LOCATION")
+#: The BigQuery project when none is set: the profile's own default (a DuckDB run never reads
+#: it; a BigQuery run without a project is refused by shopflow.profiles before dbt starts).
+UNSET_PROJECT = "shopflow-unset"
 
 
 def dbt_env(settings=None, duckdb_path: str | os.PathLike | None = None) -> dict[str, str]:
@@ -52,11 +55,10 @@ def dbt_env(settings=None, duckdb_path: str | os.PathLike | None = None) -> dict
         "SHOPFLOW_WAREHOUSE": settings.warehouse,
         "SHOPFLOW_DUCKDB_PATH": str(Path(duckdb_path or settings.duckdb_path).resolve()),
         "SHOPFLOW_DUCKDB_MEMORY_LIMIT": str(settings.duckdb_memory_limit),
+        "SHOPFLOW_BQ_PROJECT": settings.bq_project or UNSET_PROJECT,
         "SHOPFLOW_BQ_DATASET": settings.bq_dataset,
         "SHOPFLOW_BQ_LOCATION": settings.bq_location,
     }
-    if settings.bq_project:
-        env["SHOPFLOW_BQ_PROJECT"] = settings.bq_project
     return env
 
 

@@ -91,7 +91,10 @@ PARSE = textwrap.dedent(
             "params": sorted(dag.params.keys()),
             "tasks": {t.task_id: {"down": sorted(t.downstream_task_ids), "retries": t.retries,
                                   "type": type(t).__name__, "pool": t.pool,
-                                  "on_failure": bool(t.on_failure_callback)} for t in dag.tasks},
+                                  "on_failure": bool(t.on_failure_callback),
+                                  # environment variables templated when the task runs
+                                  "templated_env": sorted(k for k, v in (getattr(t, "env", None) or {}).items()
+                                                          if "xcom_pull" in str(v))} for t in dag.tasks},
         }
     heavy = ["pyspark", "duckdb", "implicit", "annoy", "mlflow", "sklearn", "scipy", "google.cloud.bigquery", "plotly"]
     out["heavy"] = [m for m in heavy if m in sys.modules]
@@ -170,6 +173,17 @@ def test_daily_task_graph(local):
         assert dag["tasks"][task_id]["pool"] == "shopflow_warehouse", task_id
     assert dag["tasks"]["marts.dbt_producer_watcher"]["type"] == "DbtProducerWatcherOperator"
     assert dag["tasks"]["marts.mart_rfm_run"]["type"] == "DbtRunWatcherOperator"
+
+
+@pytest.mark.parametrize("mode", ["local", "gcp"])
+def test_dbt_reads_the_warehouse_location_when_it_runs(mode, local, gcp):
+    # Every setting that locates the warehouse (the BigQuery project too) comes from
+    # plan_marts's XCom when the task runs, not from the environment the DAG was parsed in.
+    from shopflow.dbt import LOCATION_SETTINGS
+
+    tasks = {"local": local, "gcp": gcp}[mode]["dags"]["shopflow_daily"]["tasks"]
+    assert set(LOCATION_SETTINGS) <= set(tasks["marts.dbt_producer_watcher"]["templated_env"])
+    assert "SHOPFLOW_BQ_PROJECT" in LOCATION_SETTINGS
 
 
 def test_the_local_stack_can_turn_catchup_off_and_move_the_start():
