@@ -5,7 +5,11 @@
 -- only the snapshots it builds (var as_of_windows, default the run date and window_days).
 -- Distinct users and sessions cannot be summed from the daily funnel (a user active on two
 -- days would count twice), so the window's figures are computed here; a session that crosses
--- midnight counts once. Sessions and users are counted as rows of steps that carry only flags.
+-- midnight counts once. Events and sessions on one date are counted per date and each window
+-- sums its dates; only sessions with rows on several dates are grouped per window, and users
+-- are counted once per window through their latest day in it (see user_days_ahead). Grouping
+-- every window's session rows by session and by user cost most of this model's time, and
+-- grows with the number of snapshots a run builds.
 with snapshots as (
     {{ as_of_windows_relation() }}
 ),
@@ -16,18 +20,9 @@ session_days as (
         and {{ date_literal(windows | map('first') | max) }}
 ),
 
-window_session_days as (
-    select w.as_of_date, w.window_start_date, s.*
-    from snapshots as w
-    inner join session_days as s
-        on s.event_date between w.window_start_date and w.as_of_date
-),
-
-event_counts as (
+daily_event_counts as (
     select
-        as_of_date,
-        window_start_date,
-        count(distinct event_date) as n_days_loaded,
+        event_date,
         sum(n_events) as n_events,
         sum(n_views) as n_views,
         sum(n_carts) as n_carts,
@@ -40,29 +35,90 @@ event_counts as (
         sum(n_reference_removes) as n_reference_removes,
         sum(n_reference_purchases) as n_reference_purchases,
         sum(reference_revenue) as reference_revenue
-    from window_session_days
-    group by as_of_date, window_start_date
+    from session_days
+    group by event_date
 ),
 
-sessions as (
+event_counts as (
     select
-        as_of_date,
-        user_id,
-        session_key,
-        {{ any_true('n_views > 0') }} as has_view,
-        {{ any_true('n_carts > 0') }} as has_cart,
-        {{ any_true('n_purchases > 0') }} as has_purchase,
-        {{ any_true('n_reference_events > 0') }} as has_reference_event,
-        {{ any_true('n_reference_views > 0') }} as has_reference_view,
-        {{ any_true('n_reference_carts > 0') }} as has_reference_cart,
-        {{ any_true('n_reference_purchases > 0') }} as has_reference_purchase
-    from window_session_days
-    group by as_of_date, user_id, session_key
+        w.as_of_date,
+        w.window_start_date,
+        count(*) as n_days_loaded,
+        sum(d.n_events) as n_events,
+        sum(d.n_views) as n_views,
+        sum(d.n_carts) as n_carts,
+        sum(d.n_removes) as n_removes,
+        sum(d.n_purchases) as n_purchases,
+        sum(d.revenue) as revenue,
+        sum(d.n_reference_events) as n_reference_events,
+        sum(d.n_reference_views) as n_reference_views,
+        sum(d.n_reference_carts) as n_reference_carts,
+        sum(d.n_reference_removes) as n_reference_removes,
+        sum(d.n_reference_purchases) as n_reference_purchases,
+        sum(d.reference_revenue) as reference_revenue
+    from snapshots as w
+    inner join daily_event_counts as d on d.event_date between w.window_start_date and w.as_of_date
+    group by w.as_of_date, w.window_start_date
 ),
 
-session_counts as (
+-- Sessions with rows on more than one date (they crossed midnight).
+multi_day_sessions as (
+    select user_id, session_key
+    from session_days
+    group by user_id, session_key
+    having count(*) > 1
+),
+
+flagged_session_days as (
     select
-        as_of_date,
+        s.event_date,
+        s.user_id,
+        s.session_key,
+        m.user_id is not null as crosses_dates,
+        s.n_views > 0 as has_view,
+        s.n_carts > 0 as has_cart,
+        s.n_purchases > 0 as has_purchase,
+        s.n_reference_events > 0 as has_reference_event,
+        s.n_reference_views > 0 as has_reference_view,
+        s.n_reference_carts > 0 as has_reference_cart,
+        s.n_reference_purchases > 0 as has_reference_purchase
+    from session_days as s
+    left join multi_day_sessions as m on m.user_id = s.user_id and m.session_key = s.session_key
+),
+
+-- A session on one date is in a window exactly when its date is: counted once per date.
+one_day_sessions as (
+    select * from flagged_session_days where not crosses_dates
+),
+
+-- A session across dates: its flags over the part of it inside each window.
+window_multi_day_sessions as (
+    select
+        w.as_of_date,
+        f.user_id,
+        f.session_key,
+        {{ any_true('f.has_view') }} as has_view,
+        {{ any_true('f.has_cart') }} as has_cart,
+        {{ any_true('f.has_purchase') }} as has_purchase,
+        {{ any_true('f.has_reference_event') }} as has_reference_event,
+        {{ any_true('f.has_reference_view') }} as has_reference_view,
+        {{ any_true('f.has_reference_cart') }} as has_reference_cart,
+        {{ any_true('f.has_reference_purchase') }} as has_reference_purchase
+    from snapshots as w
+    inner join flagged_session_days as f on f.event_date between w.window_start_date and w.as_of_date
+    where f.crosses_dates
+    group by w.as_of_date, f.user_id, f.session_key
+),
+
+{% set session_count_columns = ['n_sessions', 'n_viewing_sessions', 'n_carting_sessions', 'n_purchasing_sessions',
+    'n_viewing_purchasing_sessions', 'n_abandoned_cart_sessions', 'n_reference_sessions',
+    'n_reference_viewing_sessions', 'n_reference_carting_sessions', 'n_reference_purchasing_sessions',
+    'n_reference_viewing_purchasing_sessions', 'n_reference_abandoned_cart_sessions'] %}
+{%- for name, rows, key in [('daily_session_counts', 'one_day_sessions', 'event_date'),
+                             ('multi_day_session_counts', 'window_multi_day_sessions', 'as_of_date')] %}
+{{ name }} as (
+    select
+        {{ key }},
         {{ session_counts() }},
         {{ count_where('has_reference_event') }} as n_reference_sessions,
         {{ count_where('has_reference_view') }} as n_reference_viewing_sessions,
@@ -70,30 +126,74 @@ session_counts as (
         {{ count_where('has_reference_purchase') }} as n_reference_purchasing_sessions,
         {{ count_where('has_reference_view and has_reference_purchase') }} as n_reference_viewing_purchasing_sessions,
         {{ count_where('has_reference_cart and not has_reference_purchase') }} as n_reference_abandoned_cart_sessions
-    from sessions
+    from {{ rows }}
+    group by {{ key }}
+),
+{% endfor %}
+
+window_session_count_parts as (
+    select w.as_of_date, {% for c in session_count_columns %}d.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from snapshots as w
+    inner join daily_session_counts as d on d.event_date between w.window_start_date and w.as_of_date
+    union all
+    select as_of_date, {% for c in session_count_columns %}{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from multi_day_session_counts
+),
+
+session_counts as (
+    select
+        as_of_date,
+        {% for c in session_count_columns -%}
+        cast(sum({{ c }}) as {{ int_type() }}) as {{ c }}{{ "," if not loop.last }}
+        {% endfor %}
+    from window_session_count_parts
     group by as_of_date
 ),
 
-users as (
+user_days as (
     select
-        as_of_date,
+        event_date,
         user_id,
-        {{ any_true('has_purchase') }} as has_purchase,
-        {{ any_true('has_reference_event') }} as has_reference_event,
-        {{ any_true('has_reference_purchase') }} as has_reference_purchase
-    from sessions
-    group by as_of_date, user_id
+        {{ any_true('n_purchases > 0') }} as has_purchase,
+        {{ any_true('n_reference_events > 0') }} as has_reference_event,
+        {{ any_true('n_reference_purchases > 0') }} as has_reference_purchase
+    from session_days
+    group by event_date, user_id
+),
+
+-- Each user day with the user's next day, and next day of each kind (with a purchase, ...). A
+-- user is counted in a window on its latest day of that kind inside the window: the one whose
+-- next day of the kind comes after the window ends, or never. Exactly one day per user and
+-- window passes that test, so the windows need no grouping by user.
+user_days_ahead as (
+    select
+        event_date,
+        user_id,
+        has_purchase,
+        has_reference_event,
+        has_reference_purchase,
+        lead(event_date) over (partition by user_id order by event_date) as next_day,
+        {%- for kind in ['purchase', 'reference_event', 'reference_purchase'] %}
+        min(case when has_{{ kind }} then event_date end) over (
+            partition by user_id order by event_date rows between 1 following and unbounded following
+        ) as next_{{ kind }}_day{{ "," if not loop.last }}
+        {%- endfor %}
+    from user_days
 ),
 
 user_counts as (
     select
-        as_of_date,
-        count(*) as n_users,
-        {{ count_where('has_purchase') }} as n_purchasing_users,
-        {{ count_where('has_reference_event') }} as n_reference_users,
-        {{ count_where('has_reference_purchase') }} as n_reference_purchasing_users
-    from users
-    group by as_of_date
+        w.as_of_date,
+        {{ count_where('u.next_day is null or u.next_day > w.as_of_date') }} as n_users,
+        {{ count_where('u.has_purchase and (u.next_purchase_day is null or u.next_purchase_day > w.as_of_date)') }}
+            as n_purchasing_users,
+        {{ count_where('u.has_reference_event and (u.next_reference_event_day is null or u.next_reference_event_day > w.as_of_date)') }}
+            as n_reference_users,
+        {{ count_where('u.has_reference_purchase and (u.next_reference_purchase_day is null or u.next_reference_purchase_day > w.as_of_date)') }}
+            as n_reference_purchasing_users
+    from snapshots as w
+    inner join user_days_ahead as u on u.event_date between w.window_start_date and w.as_of_date
+    group by w.as_of_date
 ),
 
 all_scope as (

@@ -25,55 +25,51 @@ session_days as (
         and {{ date_literal(windows | map('first') | max) }}
 ),
 
-window_session_days as (
-    select w.as_of_date, w.window_start_date, s.*
-    from snapshots as w
-    inner join session_days as s on s.event_date between w.window_start_date and w.as_of_date
-),
-
--- Only purchasing users are scored: finding them first (from the few session days with a
--- purchase) shrinks every later step to their sessions.
-purchasers as (
-    select distinct as_of_date, user_id
-    from window_session_days
+-- Only purchasing users are scored: the users with a purchase anywhere in the snapshots' days
+-- are found first (from the few session days with one), and only their session days go on.
+range_purchasers as (
+    select distinct user_id
+    from session_days
     where n_purchases > 0
 ),
 
+-- A session that crosses midnight has a row on each date. previous_session_date (the session's
+-- day before this one) lets a window count sessions from rows: a row opens its session in a
+-- window unless the session's previous day is in that window too. Computed once here instead
+-- of grouping every window's rows by session, which cost more than the rest of the model.
 purchaser_session_days as (
-    select s.*
-    from window_session_days as s
-    inner join purchasers as p on p.as_of_date = s.as_of_date and p.user_id = s.user_id
-),
-
-sessions as (
     select
-        as_of_date,
-        window_start_date,
+        event_date,
         user_id,
-        session_key,
-        max(event_date) as last_visit_date,
-        max(case when n_purchases > 0 then event_date end) as last_purchase_date,
-        sum(n_purchases) as n_purchases,
-        sum(revenue) as revenue
-    from purchaser_session_days
-    group by as_of_date, window_start_date, user_id, session_key
+        n_purchases,
+        revenue,
+        lag(event_date) over (partition by user_id, session_key order by event_date) as previous_session_date
+    from session_days
+    where user_id in (select user_id from range_purchasers)
 ),
 
--- Sessions are counted as rows per user, faster than count(distinct session_key).
+window_session_days as (
+    select w.as_of_date, w.window_start_date, s.*
+    from snapshots as w
+    inner join purchaser_session_days as s on s.event_date between w.window_start_date and w.as_of_date
+),
+
 users as (
     select
         as_of_date,
         window_start_date,
         user_id,
-        max(last_visit_date) as last_visit_date,
-        max(last_purchase_date) as last_purchase_date,
-        count(*) as frequency,
+        max(event_date) as last_visit_date,
+        max(case when n_purchases > 0 then event_date end) as last_purchase_date,
+        {{ count_where('previous_session_date is null or previous_session_date < window_start_date') }}
+            as frequency,
         sum(n_purchases) as n_purchases,
         sum(revenue) as revenue
-    from sessions
+    from window_session_days
     group by as_of_date, window_start_date, user_id
 ),
 
+-- The users with a purchase in the snapshot's own window.
 customers as (
     select
         as_of_date,
