@@ -12,7 +12,9 @@ The planted structure (what an analysis or a model can find):
   file. Over 1,000 brands, each tied to one to six categories of one top level; about 14%
   of rows have no brand. Prices are lognormal per category (median and spread from the
   taxonomy) times a brand premium. Within a category, product popularity is Zipf-like
-  (exponent 1.1), so a few products take most views.
+  (exponent ZIPF_EXPONENT, 0.7: calibrated so that ALS at the reference's size and protocol
+  scores near the reference's precision@15, see docs/generator.md), so a few products take
+  most views.
 * **Users and tastes.** Every user belongs to one *taste profile*. A profile has three
   categories (weights 0.6, 0.3, 0.1), two favourite brands in each, and a price level in
   [0, 1] (the product's price quantile within its category it prefers); a user adds a
@@ -82,7 +84,7 @@ WEEKEND_CONVERSION = 1.12
 REMOVE_SHARE = 0.5
 NULL_BRAND_SHARE = 0.14
 UNCODED_TRAFFIC_SHARE = 1 / 3
-ZIPF_EXPONENT = 1.1
+ZIPF_EXPONENT = 0.7
 HOUR_WEIGHTS = np.array(
     [0.9, 0.7, 0.9, 1.6, 2.8, 4.2, 5.3, 5.8, 6.0, 6.0, 5.9, 5.8,
      5.7, 5.8, 5.9, 5.8, 5.0, 4.2, 3.5, 2.9, 2.3, 1.8, 1.4, 1.1]
