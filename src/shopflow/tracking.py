@@ -3,11 +3,10 @@
 Names that stay fixed: experiments and registered models ``shopflow-als`` and
 ``shopflow-content``; the alias ``champion`` marks the version that serves and publishes.
 
-Champion rule: a new version takes the alias only when its run beats the current champion's run
-on the primary metric (strictly; an equal value keeps the incumbent, so rerunning a day does not
-churn the alias) and passes the gates. With no champion yet, the first version that passes the
-gates takes it. The decision is written as tags on the run and on the model version
-(``champion_decision`` = promoted | kept | rejected, ``champion_reason``, ...).
+Promotion: who takes the alias is decided in ``recommend/promotion.py``, by scoring the new
+model and the champion on the same test data. :func:`decide` here is the old rule (compare the
+numbers each run logged on its own test days), kept as a pure function because the tests show
+how it fails when the test days move. ``PRIMARY_METRIC`` and ``GATES`` are shared.
 
 Everything is logged through ``MlflowClient.log_batch`` (a single ``log_metric`` costs about
 7.5 ms on SQLite). MLflow is imported inside functions: this module is imported by train and
@@ -27,7 +26,9 @@ CONTENT = "shopflow-content"
 CHAMPION_ALIAS = "champion"
 
 #: Registered model -> (primary metric, higher is better).
-PRIMARY_METRIC = {ALS: ("temporal_ndcg_at_15", True), CONTENT: ("next_view_hit_rate_at_10", True)}
+#: The figure each model's promotion compares: for the content model, the next-view hit rate
+#: of the similar items it publishes (the method its run chose; recommend/similar.py).
+PRIMARY_METRIC = {ALS: ("temporal_ndcg_at_15", True), CONTENT: ("similar_items_next_view_hit_rate_at_10", True)}
 #: Registered model -> {metric: minimum}: a version below any minimum never becomes champion.
 GATES: dict[str, dict[str, float]] = {CONTENT: {"annoy_recall_at_10": 0.9}}
 
@@ -168,14 +169,10 @@ def current_champion(client, name: str):
         return None
 
 
-def _value(client, run_id: str, metric: str) -> float:
-    value = client.get_run(run_id).data.metrics.get(metric)
-    return float("nan") if value is None else float(value)
-
-
 def decide(new_value: float, champion_value: float | None, higher_is_better: bool = True,
            gate_failures: list[str] | None = None) -> tuple[bool, str, str]:
-    """The champion rule as a pure function: (promote, decision, reason).
+    """The old champion rule as a pure function: (promote, decision, reason). Not used to
+    promote any more (see the module docstring).
 
     ``champion_value`` None means there is no champion yet.
     """
@@ -191,35 +188,6 @@ def decide(new_value: float, champion_value: float | None, higher_is_better: boo
     if better:
         return True, "promoted", f"{new_value:.6g} beats the champion's {champion_value:.6g}"
     return False, "kept", f"{new_value:.6g} does not beat the champion's {champion_value:.6g}"
-
-
-def apply_champion_rule(client, name: str, version: str, run_id: str) -> dict[str, Any]:
-    """Move the champion alias to ``version`` if the rule says so; log the decision; return it."""
-    metric, higher = PRIMARY_METRIC[name]
-    new_value = _value(client, run_id, metric)
-    failures = []
-    for gate, minimum in GATES.get(name, {}).items():
-        value = _value(client, run_id, gate)
-        if math.isnan(value) or value < minimum:
-            failures.append(f"{gate} = {value:.4g} < {minimum}")
-    incumbent = current_champion(client, name)
-    champion_value = None if incumbent is None else _value(client, incumbent.run_id, metric)
-    promote, decision, reason = decide(new_value, champion_value, higher, failures)
-    if promote:
-        client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
-    result = {
-        "champion": promote,
-        "champion_decision": decision,
-        "champion_reason": reason,
-        "champion_metric": metric,
-        "champion_previous_version": "" if incumbent is None else str(incumbent.version),
-        "champion_version": version if promote else ("" if incumbent is None else str(incumbent.version)),
-    }
-    tags = {k: v for k, v in result.items() if k != "champion"}
-    log_tags(client, run_id, tags)
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, str(value))
-    return result
 
 
 def load_champion(name: str, settings=None, client=None):

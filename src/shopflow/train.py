@@ -310,18 +310,23 @@ def _register_model(client, name: str, kind: str, run_id: str, trained) -> str:
     return tracking.register(client, name, uri, run_id)
 
 
-def _publish_model(client, name: str, kind: str, run_id: str, trained) -> tuple[str | None, dict[str, Any]]:
-    """Log and register the model of ``run_id`` if it passes its gates, then apply the champion
-    rule of tracking.py; a model below a gate is not registered (version None)."""
+def _promote_content(client, run_id: str, result: dict[str, Any], transitions, incumbent) -> tuple[str | None, dict[str, Any]]:
+    """Register the content model of ``run_id`` if it passes its gate (Annoy's recall) and apply
+    the paired rule (recommend/promotion.py) on its test transitions; version None when it did
+    not pass."""
     from shopflow import tracking
     from shopflow.recommend import promotion
 
+    trained = result["trained"]
     version, rejected = promotion.register_unless_gated(
-        client, name, run_id, lambda: _register_model(client, name, kind, run_id, trained),
-        (None, tracking.current_champion(client, name), ""))
+        client, tracking.CONTENT, run_id, lambda: _register_model(client, tracking.CONTENT, "content", run_id, trained),
+        incumbent)
     if rejected is not None:
+        log.warning("content run %s not registered: %s", run_id, rejected["champion_reason"])
         return None, rejected
-    return version, {**tracking.apply_champion_rule(client, name, version, run_id), "registered": True}
+    decision = promotion.promote_content(client, version, run_id, trained, transitions, incumbent,
+                                         k=int(result["params"]["k"]), seed=int(result["params"]["seed"]))
+    return version, decision
 
 
 def _promote_als(client, run_id: str, result: dict[str, Any], incumbent, events, settings) -> tuple[str | None, dict[str, Any]]:
@@ -533,10 +538,12 @@ def _neighbour_sample(model, n: int = 20, k: int = 5, seed: int = 0):
 
 
 def train_content(run_date, params: dict | None = None, settings=None) -> dict[str, Any]:
-    """Fit the content model on the window's catalogue, measure it, log, register, champion rule."""
+    """Fit the content model on the window's catalogue, measure it, log, register if it passes
+    its gate, and apply the paired promotion rule (recommend/promotion.py)."""
     from shopflow import tracking
     from shopflow.config import get_settings
     from shopflow.lake_reader import events_reader
+    from shopflow.recommend import promotion
 
     settings = settings or get_settings()
     run_date = as_date(run_date)
@@ -551,6 +558,9 @@ def train_content(run_date, params: dict | None = None, settings=None) -> dict[s
 
     client = tracking.connect(settings)
     experiment_id = tracking.ensure_experiment(client, tracking.CONTENT, settings)
+    incumbent = promotion.load_incumbent(client, tracking.CONTENT, settings)
+    if incumbent[2]:
+        log.warning("content promotion: %s", incumbent[2])
     run_id = tracking.start_run(client, experiment_id, f"content-{run_date}", {"run_date": run_date.isoformat()})
     try:
         result = fit_content(catalogue, transitions, run_date, params, cutoff)
@@ -562,7 +572,7 @@ def train_content(run_date, params: dict | None = None, settings=None) -> dict[s
             path = Path(tmp, "neighbours_sample.csv")
             _neighbour_sample(result["trained"]).to_csv(path, index=False)
             client.log_artifact(run_id, str(path))
-        version, decision = _publish_model(client, tracking.CONTENT, "content", run_id, result["trained"])
+        version, decision = _promote_content(client, run_id, result, transitions, incumbent)
         _summary_artifact(client, run_id, {"run_date": run_date, "params": result["params"],
                                            "metrics": result["metrics"], **decision})
         client.set_terminated(run_id, "FINISHED")

@@ -290,3 +290,35 @@ def test_a_champion_that_saw_the_test_days_is_refitted_on_the_split():
     assert model.item_factors.shape == (7, 2)  # the split's items, 301 included
     champion.meta["window_end"] = "2019-11-07"
     assert promotion.incumbent_on_split(champion, EASY_WEEK, CUTOFF)[1] == "artifact"
+
+
+# --------------------------------------------------------------------------- the content model
+
+
+class _CategoryModel:
+    """A content model that publishes same-category best-sellers (no index needed)."""
+
+    def __init__(self, product_ids, categories, views, method="category_popular"):
+        self.items = IdMap(np.asarray(product_ids, dtype=np.int64))
+        self.catalogue = pd.DataFrame({"product_id": product_ids, "category_id": categories,
+                                       "category_code": [None] * len(product_ids), "n_views_train": views})
+        self.similar_method = method
+
+    @property
+    def n_items(self):
+        return len(self.items)
+
+
+def test_content_pair_scores_average_to_the_weighted_hit_rate():
+    # products 1, 2, 3 in category 7 (train views 10, 5, 1), 4 in category 8. At k = 1 each
+    # product's similar item is the most viewed other one of its category: 1 -> 2, 2 -> 1,
+    # 3 -> 1, 4 -> none. Transitions (count): 1 -> 2 (2) hit, 3 -> 2 (1) miss, 4 -> 1 (1) miss,
+    # 9 -> 1 (1) unknown product, a miss. Mean count 5/4: scores 2 x 1 / 1.25 = 1.6, then 0s;
+    # their mean 0.4 is the weighted hit rate 2/5.
+    model = _CategoryModel([1, 2, 3, 4], [7, 7, 7, 8], [10.0, 5.0, 1.0, 3.0])
+    transitions = pd.DataFrame({"product_id": [1, 3, 4, 9], "next_product_id": [2, 2, 1, 1],
+                                "n_transitions": [2, 1, 1, 1]})
+    scores = promotion.content_pair_scores(model, transitions, k=1)
+    assert scores.tolist() == pytest.approx([1.6, 0.0, 0.0, 0.0])
+    assert scores.mean() == pytest.approx(2 / 5)
+    assert promotion.known_transitions(model, transitions)["product_id"].tolist() == [1, 3, 4]

@@ -1,13 +1,10 @@
-"""The champion rule, batched logging and the registry, on a temporary SQLite MLflow store."""
+"""The old champion rule (a pure function) and batched logging."""
 
 from __future__ import annotations
-
-import math
 
 import pytest
 
 from shopflow import tracking
-from shopflow.config import get_settings
 
 NAN = float("nan")
 
@@ -59,60 +56,3 @@ def test_series_are_logged_as_steps():
     tracking.log_series(client, "r", "loss", [0.5, 0.25, 0.125])
     (_, metrics, _, _), = client.calls
     assert [(m.key, m.value, m.step) for m in metrics] == [("loss", 0.5, 1), ("loss", 0.25, 2), ("loss", 0.125, 3)]
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """One SQLite store for this module (creating its tables takes seconds); the tests use
-    different registered models."""
-    home = tmp_path_factory.mktemp("mlflow-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHOPFLOW_HOME", str(home))
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
-        settings = get_settings()
-        yield settings, tracking.connect(settings), home
-
-
-def _version(client, name, experiment_id, metrics, tmp_path):
-    run_id = tracking.start_run(client, experiment_id, "r")
-    tracking.log_metrics(client, run_id, metrics)
-    source = tmp_path / run_id
-    source.mkdir()
-    return tracking.register(client, name, str(source), run_id), run_id
-
-
-def test_alias_moves_only_to_a_better_version(store, tmp_path):
-    settings, client, home = store
-    exp = tracking.ensure_experiment(client, tracking.ALS, settings)
-    assert client.get_experiment(exp).artifact_location.startswith("file://")
-    assert str(home / "mlartifacts" / tracking.ALS) in client.get_experiment(exp).artifact_location
-
-    v1, r1 = _version(client, tracking.ALS, exp, {"temporal_ndcg_at_15": 0.10}, tmp_path)
-    assert tracking.apply_champion_rule(client, tracking.ALS, v1, r1)["champion_decision"] == "promoted"
-    v2, r2 = _version(client, tracking.ALS, exp, {"temporal_ndcg_at_15": 0.05}, tmp_path)
-    out = tracking.apply_champion_rule(client, tracking.ALS, v2, r2)
-    assert (out["champion"], out["champion_decision"], out["champion_previous_version"]) == (False, "kept", "1")
-    assert client.get_model_version_by_alias(tracking.ALS, "champion").version == 1
-    v3, r3 = _version(client, tracking.ALS, exp, {"temporal_ndcg_at_15": 0.20}, tmp_path)
-    assert tracking.apply_champion_rule(client, tracking.ALS, v3, r3)["champion_decision"] == "promoted"
-    assert client.get_model_version_by_alias(tracking.ALS, "champion").version == 3
-    # the decision is on the run and on the model version
-    assert client.get_run(r2).data.tags["champion_decision"] == "kept"
-    assert client.get_model_version(tracking.ALS, "2").tags["champion_decision"] == "kept"
-    assert "does not beat" in client.get_run(r2).data.tags["champion_reason"]
-
-
-def test_content_gate_blocks_an_inaccurate_index(store, tmp_path):
-    settings, client, _ = store
-    exp = tracking.ensure_experiment(client, tracking.CONTENT, settings)
-    v1, r1 = _version(client, tracking.CONTENT, exp,
-                      {"next_view_hit_rate_at_10": 0.9, "annoy_recall_at_10": 0.5}, tmp_path)
-    out = tracking.apply_champion_rule(client, tracking.CONTENT, v1, r1)
-    assert out["champion_decision"] == "rejected" and "annoy_recall_at_10" in out["champion_reason"]
-    assert tracking.current_champion(client, tracking.CONTENT) is None
-    v2, r2 = _version(client, tracking.CONTENT, exp,
-                      {"next_view_hit_rate_at_10": 0.3, "annoy_recall_at_10": 0.97}, tmp_path)
-    assert tracking.apply_champion_rule(client, tracking.CONTENT, v2, r2)["champion"] is True
-    assert tracking.current_champion(client, tracking.CONTENT).version == 2
-    assert tracking.load_champion("shopflow-never-registered", settings, client) is None
-    assert not math.isnan(client.get_run(r2).data.metrics["annoy_recall_at_10"])

@@ -181,6 +181,43 @@ def test_content_run(trained):
     assert runs["content"]["champion_decision"] == "promoted"
 
 
+def test_content_promotion_is_paired(tmp_path_factory, events):
+    # A first content run is promoted (no champion), a rerun with the same settings is a
+    # refresh, and a run with other settings is compared with the champion's settings fitted
+    # on its own catalogue and scored on its own test transitions.
+    from shopflow.recommend.content import ContentModel
+    from shopflow.train import load_content_inputs, train_content, window
+
+    mp, settings = _home(tmp_path_factory, "content-promotion", events)
+    try:
+        first = {**WINDOW, "n_trees": 10}
+        other = {**first, "dims": 2, "price_weight": 0.0}
+        runs = [train_content(RUN_DATE, params, settings=settings) for params in (first, first, other)]
+        assert [r["champion_reason"] for r in runs[:2]] == ["no champion yet", "refresh: the champion's settings on newer data"]
+        client = tracking.connect(settings)
+        run = client.get_run(runs[2]["run_id"])
+        assert (run.data.tags["champion_rule"], run.data.tags["champion_scored_as"]) == ("paired_bootstrap", "refit")
+        assert run.data.tags["champion_metric"] == "similar_items_next_view_hit_rate_at_10"
+        # the champion's settings on the same catalogue, its method chosen on the same transitions
+        from shopflow.lake_reader import events_reader
+
+        with events_reader(settings) as wh:
+            catalogue, transitions, _, _ = load_content_inputs(wh, window(RUN_DATE, 10, 3))
+        again = ContentModel({**ContentModel().params.as_dict(), "n_trees": 10}).fit(catalogue)
+        rates = similar.compare_next_view(again, transitions, 10)
+        expected = rates["metrics"][f"{rates['winner']}_next_view_hit_rate_at_10"]
+        metrics = run.data.metrics
+        assert metrics["champion_similar_items_next_view_hit_rate_at_10"] == pytest.approx(expected)
+        assert metrics["promotion_mean_difference"] == pytest.approx(
+            metrics["similar_items_next_view_hit_rate_at_10"] - expected)
+        assert metrics["promotion_ci_low"] <= metrics["promotion_mean_difference"] <= metrics["promotion_ci_high"]
+        promoted = metrics["promotion_ci_low"] > 0
+        assert runs[2]["champion_decision"] == ("promoted" if promoted else "kept")
+        assert client.get_model_version_by_alias(tracking.CONTENT, "champion").version == (3 if promoted else 2)
+    finally:
+        mp.undo()
+
+
 def test_sweep_logs_children_under_a_parent(tmp_path_factory, events):
     from shopflow.train import train_als
 

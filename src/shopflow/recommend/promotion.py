@@ -1,4 +1,6 @@
-"""Paired promotion of ALS models: challenger and champion scored on the same users and pairs.
+"""Paired promotion: challenger and champion scored on the same test data (ALS: the same users
+and held-out pairs; the content model: the same next views, at the end of this module), and
+the gates a model must pass to be registered at all.
 
 The old rule (``tracking.decide``) compared the challenger's logged ``temporal_ndcg_at_15`` with
 the number the champion logged on its own, older test week. With daily retraining the week
@@ -410,3 +412,87 @@ def promote_als(client, version: str, run_id: str, split, challenger_model, incu
     return record(client, name, version, run_id, decision, incumbent_version, champion_metrics,
                   {"promotion_fallback_users": scored["fallback_users"],
                    "promotion_seconds": time.perf_counter() - start}, scored_as=how)
+
+
+# --------------------------------------------------------------------------- the content model
+#
+# The same policy for the content model, whose primary figure is the next-view hit rate of the
+# similar items it publishes (recommend/similar.py). Both models are scored on the challenger's
+# test transitions (product -> next product viewed in a session, with their counts). As for ALS,
+# the champion's own index was built from a catalogue whose view counts cover most of the test
+# days, so its settings are fitted again on the challenger's catalogue ("refit"), and it picks its
+# published method on the same transitions as the challenger did; the same settings are a
+# refresh. The unit of resampling is a (product, next product) pair, weighted by its count: the
+# mean of the per-pair scores below is the weighted hit rate.
+
+def content_pair_scores(model, transitions, k: int = 10) -> np.ndarray:
+    """Per row of ``transitions`` (product_id, next_product_id, n_transitions): the row's share
+    of the weighted hit rate of ``model``'s published similar items, n_transitions x hit / mean
+    n_transitions (so the mean over rows is the hit rate at ``k``). A product the model does not
+    know is a miss."""
+    from shopflow.recommend.similar import DEFAULT_METHOD, neighbours
+
+    weight = transitions["n_transitions"].to_numpy(dtype=np.float64)
+    hits = np.zeros(len(transitions))
+    if len(transitions) == 0:
+        return hits
+    src = model.items.index(transitions["product_id"].to_numpy())
+    dst = model.items.index(transitions["next_product_id"].to_numpy())
+    rows = (src >= 0) & (dst >= 0)
+    if rows.any():
+        sources = np.unique(src[rows])
+        table = np.full((model.n_items, k), -1, dtype=np.int64)
+        method = model.similar_method or DEFAULT_METHOD
+        table[sources] = neighbours(model, method, k, sources, views="n_views_train")[0]
+        hits[rows] = (table[src[rows]] == dst[rows, None]).any(axis=1)
+    return hits * weight / weight.mean()
+
+
+def content_on_catalogue(trained, catalogue, transitions, k: int = 10):
+    """The champion's settings fitted on ``catalogue`` (the challenger's), publishing the method
+    that finds most of ``transitions``, as a training run chooses it."""
+    from shopflow.recommend.content import ContentModel
+    from shopflow.recommend.similar import compare_next_view
+
+    model = ContentModel(trained.params).fit(catalogue)
+    model.similar_method = compare_next_view(model, transitions, k)["winner"]
+    return model
+
+
+def known_transitions(model, transitions):
+    """The rows of ``transitions`` whose both products ``model`` knows: the rows its own next-view
+    figures are measured on."""
+    src = model.items.index(transitions["product_id"].to_numpy())
+    dst = model.items.index(transitions["next_product_id"].to_numpy())
+    return transitions.loc[(src >= 0) & (dst >= 0)]
+
+
+def promote_content(client, version: str, run_id: str, model, transitions, incumbent, k: int = 10,
+                    n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
+    """The paired rule for a registered content version (gates passed): compare with
+    ``incumbent`` (the output of :func:`load_incumbent`) on ``transitions`` (the challenger's test
+    days; empty without a temporal split), decide, record."""
+    from shopflow import tracking
+
+    name = tracking.CONTENT
+    trained, incumbent_version, note = incumbent
+    settings = {"n_resamples": n_resamples, "seed": seed}
+    if trained is None:
+        reason = "no champion yet" if incumbent_version is None else "the champion could not be scored"
+        return record(client, name, version, run_id, PairedDecision(True, "promoted", reason, **settings),
+                      incumbent_version, note=note)
+    if trained.params.as_dict() == model.params.as_dict():
+        decision = PairedDecision(True, "promoted", "refresh: the champion's settings on newer data", **settings)
+        return record(client, name, version, run_id, decision, incumbent_version, scored_as="refresh")
+    tested = known_transitions(model, transitions)
+    if tested.empty:
+        decision = PairedDecision(False, "kept", "no test transitions to compare the two models on", **settings)
+        return record(client, name, version, run_id, decision, incumbent_version)
+    start = time.perf_counter()
+    champion = content_on_catalogue(trained, model.catalogue, tested, k)
+    challenger_scores = content_pair_scores(model, tested, k)
+    champion_scores = content_pair_scores(champion, tested, k)
+    decision = decide(challenger_scores, champion_scores, n_resamples=n_resamples, seed=seed)
+    return record(client, name, version, run_id, decision, incumbent_version,
+                  {f"similar_items_next_view_hit_rate_at_{k}": float(champion_scores.mean())},
+                  {"promotion_seconds": time.perf_counter() - start}, scored_as="refit")
