@@ -664,8 +664,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from shopflow.config import get_settings
     from shopflow.errors import UserError
-    from shopflow.spark import build_session
+    from shopflow.pipeline import clean_dates
+    from shopflow.progress import spark_job
 
     dates = dates_from_args(args._parser, args)
     skip_missing = bool(args.start)
@@ -680,14 +684,12 @@ def run(args: argparse.Namespace) -> int:
         if missing:
             print(f"no landing file for {describe(missing)}: skipped", flush=True)
             dates = [d for d in dates if d not in set(missing)]
-    spark = build_session("shopflow-clean", master=args.master)
-    try:
-        manifests = run_clean(spark, dates, args.landing, args.lake, skip_missing=skip_missing)
-    finally:
-        spark.stop()
-    for m in manifests:
-        print(
-            f"{m['event_date']}: {m['rows_in']} in, {m['rows_valid']} valid, "
-            f"{m['duplicates_dropped']} duplicates, {m['rows_quarantined']} quarantined"
-        )
+    # The demo's job path: one spark-submit, Spark's own log in SHOPFLOW_HOME/logs/, a progress
+    # bar of the job's tasks and a line per date as it is written; a failure is one line
+    # naming the job's error and the log.
+    settings = dataclasses.replace(get_settings(), landing=args.landing, lake=args.lake, spark_master=args.master)
+    with spark_job("Spark", len(dates)) as (on_progress, on_date):
+        log_path = clean_dates([d.isoformat() for d in dates], settings, on_date=on_date, on_progress=on_progress,
+                               as_range=skip_missing and is_remote(args.landing))
+    print(f"{len(dates)} date{'s' if len(dates) != 1 else ''} cleaned into {args.lake} (Spark log: {log_path})")
     return 0

@@ -114,6 +114,21 @@ def clean_range(
     called with each date's manifest as the job reports it, ``on_progress(tasks_done,
     tasks_total)`` with the running stages' task counts. A failed job raises JobFailed
     with the job's error message and the log's path."""
+    settings = settings or get_settings()
+    present, _ = landing_dates(first, last, settings)
+    todo = [d for d in present if clean_needed(d, force, settings)]
+    if not todo:
+        return []
+    clean_dates(todo, settings, on_date=on_date, on_progress=on_progress)
+    return todo
+
+
+def clean_dates(todo: list[str], settings: Settings | None = None, on_date=None, on_progress=None,
+                as_range: bool = False) -> Path:
+    """Clean exactly the dates ``todo`` (each with a landing file) with one spark-submit; see
+    :func:`clean_range` for the callbacks and the log. ``as_range``: ask the job for the range
+    from the first to the last date instead, which skips the dates without a landing file (for a
+    gs:// landing folder, which cannot be listed here). Returns the Spark log's path."""
     import json
     import subprocess
     import sys
@@ -122,10 +137,7 @@ def clean_range(
     from shopflow.runtime import REPO_ROOT
 
     settings = settings or get_settings()
-    present, _ = landing_dates(first, last, settings)
-    todo = [d for d in present if clean_needed(d, force, settings)]
-    if not todo:
-        return []
+    todo = sorted(todo)
     log_path = Path(settings.home) / "logs" / f"clean-{todo[0]}-{todo[-1]}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     spark_submit = Path(sys.executable).with_name("spark-submit")
@@ -135,7 +147,7 @@ def clean_range(
         "--driver-memory", "2g",
         "--conf", "spark.ui.showConsoleProgress=false",
         str(REPO_ROOT / "jobs" / "clean_events.py"),
-        *clean_job_arguments(None, settings, dates=todo),
+        *(clean_job_arguments((todo[0], todo[-1]), settings) if as_range else clean_job_arguments(None, settings, dates=todo)),
     ]
     log.info("bulk clean %s..%s (%d dates): %s; Spark log %s", todo[0], todo[-1], len(todo), " ".join(cmd), log_path)
     with open(log_path, "w") as sink:
@@ -157,7 +169,7 @@ def clean_range(
     if returncode != 0:
         error = _last_python_error(log_path.read_text(errors="replace"))
         raise JobFailed(f"the Spark cleaning job failed for {todo[0]}..{todo[-1]}: {error} (Spark log: {log_path})")
-    return todo
+    return log_path
 
 
 def _last_python_error(text: str) -> str:
