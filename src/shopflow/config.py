@@ -26,6 +26,7 @@ SHOPFLOW_SPARK_BIND_ADDRESS 127.0.0.1                  0.0.0.0 in a container
 SHOPFLOW_DEFERRABLE_SENSORS false                      true where a triggerer runs
 SHOPFLOW_DUCKDB_MEMORY_LIMIT 6GB (DuckDB spills past it)
 SHOPFLOW_PUBLISH_BATCH_USERS 50000 (users per rec_user_items batch: bounds publish's memory)
+SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT 2GB (DuckDB's working memory while publishing)
 SHOPFLOW_TASK_MEMORY_MB 60% of RAM (a step past it stops with a message; see resources.py)
 =====================  ==============================  =====================================
 
@@ -107,6 +108,9 @@ class Settings:
     duckdb_memory_limit: str = "6GB"
     #: Users per batch when publishing rec_user_items: bounds publish's memory, whatever the month.
     publish_batch_users: int = 50_000
+    #: DuckDB's working memory in publish, whose own memory (the models, a batch of lists) shares
+    #: the process: at the real month's size DuckDB held several GB of it under the 6GB limit.
+    publish_duckdb_memory_limit: str = "2GB"
 
     @property
     def reports(self) -> Path:
@@ -178,6 +182,7 @@ def get_settings() -> Settings:
         deferrable_sensors=_flag("SHOPFLOW_DEFERRABLE_SENSORS", base["deferrable_sensors"]),
         duckdb_memory_limit=_memory("SHOPFLOW_DUCKDB_MEMORY_LIMIT", "6GB"),
         publish_batch_users=_positive("SHOPFLOW_PUBLISH_BATCH_USERS", 50_000),
+        publish_duckdb_memory_limit=_memory("SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT", "2GB"),
     )
     profiles.validate(settings)
     return settings

