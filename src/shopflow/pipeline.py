@@ -239,9 +239,12 @@ def record_marts(plan: dict, settings: Settings | None = None) -> str:
     from shopflow import marts
     from shopflow.warehouse import get_warehouse
 
+    from shopflow.report import snapshot
+
     settings = settings or get_settings()
     with get_warehouse(settings) as wh:
         marts.record_marts(wh, marts.plan_from_dict(plan))
+        snapshot.export(wh, plan["run_date"], settings)  # the report then reads without the slot
     return plan["run_date"]
 
 
@@ -301,15 +304,34 @@ def publish(run_date: str, settings: Settings | None = None) -> dict:
 
     with _measured("publish") as usage:
         result = publish_module.publish_recommendations(run_date, settings=settings)
+        if (settings or get_settings()).warehouse == "duckdb":
+            # Still in the warehouse slot: refresh the export the report task reads without it.
+            from shopflow.report import snapshot
+            from shopflow.warehouse import get_warehouse
+
+            with get_warehouse(settings or get_settings()) as wh:
+                snapshot.export(wh, run_date, settings)
     return _jsonable(_with_usage(result, usage))
 
 
 def build_report(day: str | None = None, settings: Settings | None = None) -> str:
-    """Redraw the dashboard for the period ending on ``day`` (the latest when None)."""
-    from shopflow import report
+    """Redraw the dashboard for the period ending on ``day`` (the latest when None).
 
+    On DuckDB it reads the export that ``record_marts`` or ``publish`` wrote for ``day`` while
+    they held the warehouse slot (:mod:`shopflow.report.snapshot`), so the DAGs' report task
+    takes no slot and meets no lock; without an export it reads the warehouse."""
+    from shopflow import report
+    from shopflow.report import snapshot
+
+    settings = settings or get_settings()
     with _measured("report"):
-        return str(report.build_report(settings or get_settings(), as_of=day))
+        exported = snapshot.reader(day, settings) if day else None
+        if exported is None:
+            if day and settings.warehouse == "duckdb":
+                log.warning("no dashboard export for %s: reading the warehouse itself", day)
+            return str(report.build_report(settings, as_of=day))
+        with exported:
+            return str(report.build_report(settings, as_of=day, warehouse=exported))
 
 
 def _measured(name: str):

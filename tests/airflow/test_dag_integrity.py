@@ -169,8 +169,10 @@ def test_daily_task_graph(local):
     assert dag["params"] == ["date", "defer_marts", "force_clean", "marts_from"]
     # Every task that opens the warehouse is in its pool; dbt runs in the producer (one writer
     # on DuckDB: a producer that met another run's load failed, and Cosmos skips its retry).
-    for task_id in ("load_events", "plan_marts", "marts.dbt_producer_watcher", "record_marts", "report"):
+    for task_id in ("load_events", "plan_marts", "marts.dbt_producer_watcher", "record_marts"):
         assert dag["tasks"][task_id]["pool"] == "shopflow_warehouse", task_id
+    # The report reads the export record_marts wrote (shopflow.report.snapshot), not the file.
+    assert dag["tasks"]["report"]["pool"] != "shopflow_warehouse"
     assert dag["tasks"]["marts.dbt_producer_watcher"]["type"] == "DbtProducerWatcherOperator"
     assert dag["tasks"]["marts.mart_rfm_run"]["type"] == "DbtRunWatcherOperator"
 
@@ -204,3 +206,6 @@ def test_training_task_graph_and_form(local):
     assert dag["params"] == ["alpha", "factors", "iterations", "regularization", "run_date", "sweep", "window_days"]
     assert dag["max_active_runs"] == 1
     assert "shopflow_marts" in dag["schedule"]
+    # Training reads the lake and the report reads the export: only publish writes the warehouse.
+    pools = {task_id: task["pool"] for task_id, task in dag["tasks"].items()}
+    assert {t for t, pool in pools.items() if pool == "shopflow_warehouse"} == {"resolve_run_date", "publish"}

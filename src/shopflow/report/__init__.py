@@ -46,7 +46,8 @@ def _read_warehouse(settings, as_of, scope, warehouse):
     from shopflow.report import data as report_data
 
     if warehouse is not None:
-        return report_data.load(warehouse, as_of, scope, source=f"{warehouse.backend} warehouse")
+        source = getattr(warehouse, "source", None) or f"{warehouse.backend} warehouse"
+        return report_data.load(warehouse, as_of, scope, source=source)
     source = _source(settings)
     if settings.warehouse == "duckdb" and not Path(settings.duckdb_path).exists():
         # Opening a missing DuckDB file would create an empty warehouse as a side effect.

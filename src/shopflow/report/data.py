@@ -26,7 +26,7 @@ SCOPES = ("all", "reference_filter")
 #: The trailing window marts.DEFAULT_WINDOW_DAYS uses; only needed when no snapshot says otherwise.
 DEFAULT_WINDOW_DAYS = 30
 
-_TABLES = (
+TABLES = (
     "mart_period_summary",
     "mart_daily_funnel",
     "mart_hourly_activity",
@@ -154,7 +154,7 @@ _RFM_SCORES = "\nunion all\n".join(
     f"count(*) as n_customers\nfrom mart_rfm where as_of_date = @as_of group by {dim.lower()}_score_{method}"
     for method in ("equal_width", "quintile")
     for dim in "RFM"
-)
+) + "\norder by method, rfm_dimension, score"
 _RFM_QUARTILES = """
 select
     frequency_quartile,
@@ -202,8 +202,8 @@ def load(wh, as_of: dt.date | None = None, scope: str = "all", source: str = "")
     if scope not in SCOPES:
         raise ReportError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     data = DashboardData(source=source, scope=scope)
-    present = {name for name in _TABLES if wh.table_exists(name)}
-    data.missing = set(_TABLES) - present
+    present = {name for name in TABLES if wh.table_exists(name)}
+    data.missing = set(TABLES) - present
     data.period = _period(wh, present, as_of, data)
     if data.period is None or data.period.n_days_loaded == 0:
         # No snapshot for this date: the history marts may hold other days of the window, but

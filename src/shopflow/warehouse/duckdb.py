@@ -247,6 +247,22 @@ class DuckDBWarehouse(Warehouse):
         finally:
             cursor.close()
 
+    def to_parquet(self, sql: str, path: str | Path, params: Mapping[str, Any] | None = None) -> None:
+        """Write the rows of a BigQuery-dialect SELECT to one Parquet file (streamed by DuckDB)."""
+        duck_sql, names = _translate(sql)
+        relation = self._con.sql(duck_sql, params=self._bind(names, params or {}))
+        # Parquet has no 128-bit integer (DuckDB would write HUGEINT sums as DOUBLE): narrow
+        # them to BIGINT, as _frame and _narrow_hugeints do (an overflow then fails loudly).
+        columns = [f'cast("{c}" as bigint) as "{c}"' if str(t) == "HUGEINT" else f'"{c}"'
+                   for c, t in zip(relation.columns, relation.types)]
+        relation.project(", ".join(columns)).write_parquet(str(path))
+
+    def view_parquet(self, name: str, path: str | Path) -> None:
+        """Make table name ``name`` a view over one Parquet file (a reader's own connection)."""
+        validate_identifier(name, "table name")
+        quoted = str(path).replace("'", "''")
+        self._con.execute(f"create or replace view {name} as select * from read_parquet('{quoted}', hive_partitioning = false)")
+
     def write_batches(self, name: str, frames: Iterable[pd.DataFrame],
                       replace_where: Mapping[str, Any] | None = None) -> int:
         validate_identifier(name, "table name")
