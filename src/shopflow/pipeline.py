@@ -302,14 +302,15 @@ def train_content(run_date: str, params: Mapping[str, Any] | None = None, settin
 def publish(run_date: str, settings: Settings | None = None) -> dict:
     from shopflow import publish as publish_module
 
+    settings = settings or get_settings()
     with _measured("publish") as usage:
         result = publish_module.publish_recommendations(run_date, settings=settings)
-        if (settings or get_settings()).warehouse == "duckdb":
+        if settings.warehouse == "duckdb":
             # Still in the warehouse slot: refresh the export the report task reads without it.
             from shopflow.report import snapshot
             from shopflow.warehouse import get_warehouse
 
-            with get_warehouse(settings or get_settings()) as wh:
+            with get_warehouse(settings) as wh:
                 snapshot.export(wh, run_date, settings)
     return _jsonable(_with_usage(result, usage))
 
