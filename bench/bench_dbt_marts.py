@@ -10,7 +10,8 @@ Issue 11's targets, measured on DuckDB with today's runner (before dbt) in the s
 
 Setup (timed, reported, not part of the targets): ``shopflow generate --scale S --days 7``;
 DuckDB stands in for the Spark job (bench.bench_marts.build_lake); the 7 generated days are
-repeated, shifted by whole weeks, to make 90 lake dates (same weekday, same volume). For each
+repeated, shifted by whole weeks, to make 90 lake dates (same weekday, same volume, same users;
+each copy's sessions get new ids). For each
 history length H the warehouse holds dates 1..H, the marts are built for 1..H-1 (one dbt
 run), then the run of date H is timed ``--repeat`` times (a rerun replaces the same date, so
 every repeat does the same work). Today's runner rebuilds every history model from all of
@@ -48,7 +49,7 @@ def make_lake(root: Path, scale: float, n_days: int) -> Path:
     from bench.bench_marts import build_lake
 
     lake = root / "lake"
-    if (lake / f".complete-{n_days}").exists():
+    if (lake / f".complete-{n_days}-v2").exists():
         return lake
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -64,12 +65,17 @@ def make_lake(root: Path, scale: float, n_days: int) -> Path:
     for i in range(n_days):
         day, source = start + dt.timedelta(days=i), start + dt.timedelta(days=i % 7)
         shift = (day - source).days
+        # A copy keeps the users (they come back every week) but not the sessions: a session id
+        # recurring every 7 days, on 13 of the 90 dates, is not a session, and it would make
+        # every session of the history one that spans dates.
+        session = f"user_session || '-w{i // 7}'" if i >= 7 else "user_session"
         folder = lake / "events" / f"event_date={day}"
         folder.mkdir(parents=True)
         con.execute(f"""
             copy (
                 select * replace (event_time + to_days({shift}) as event_time,
-                                  cast(event_date + {shift} as date) as event_date)
+                                  cast(event_date + {shift} as date) as event_date,
+                                  {session} as user_session)
                 from read_parquet('{seed}/events/event_date={source}/*.parquet')
             ) to '{folder}/part-0.parquet' (format parquet, compression zstd)
         """)
@@ -77,7 +83,7 @@ def make_lake(root: Path, scale: float, n_days: int) -> Path:
         (lake / "manifests").mkdir(exist_ok=True)
         (lake / "manifests" / f"{day}.json").write_text(manifest)
     con.close()
-    (lake / f".complete-{n_days}").write_text("ok\n")
+    (lake / f".complete-{n_days}-v2").write_text("ok\n")
     return lake
 
 

@@ -40,12 +40,15 @@ DAILY_EDGES = {
 # the producer, then one task per model reporting its status, the funnel's data tests after it.
 MARTS_EDGES = {
     "marts.dbt_producer_watcher": {"marts.dbt_producer_watcher_done", "marts.stg_events_run", "marts.int_session_days_run",
+                                   "marts.int_user_days_run", "marts.int_item_days_run",
                                    "marts.mart_daily_funnel.run", "marts.mart_daily_funnel.test",
                                    "marts.mart_hourly_activity_run", "marts.mart_weekday_activity_run",
                                    "marts.mart_period_summary_run", "marts.mart_rfm_run", "marts.mart_top_items_run"},
     "marts.dbt_producer_watcher_done": {"record_marts"},
-    "marts.stg_events_run": {"marts.int_session_days_run", "marts.mart_hourly_activity_run", "marts.mart_top_items_run"},
-    "marts.int_session_days_run": {"marts.mart_daily_funnel.run", "marts.mart_period_summary_run", "marts.mart_rfm_run"},
+    "marts.stg_events_run": {"marts.int_session_days_run", "marts.int_item_days_run", "marts.mart_hourly_activity_run"},
+    "marts.int_session_days_run": {"marts.int_user_days_run", "marts.mart_daily_funnel.run", "marts.mart_rfm_run"},
+    "marts.int_user_days_run": {"marts.mart_daily_funnel.run", "marts.mart_period_summary_run"},
+    "marts.int_item_days_run": {"marts.mart_top_items_run"},
     "marts.mart_daily_funnel.run": {"marts.mart_daily_funnel.test"},
     "marts.mart_daily_funnel.test": {"record_marts"},
     "marts.mart_hourly_activity_run": {"marts.mart_weekday_activity_run"},

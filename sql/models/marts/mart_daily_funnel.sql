@@ -4,7 +4,7 @@
 -- scope 'all' counts every event; 'reference_filter' only rows with both a category_code and
 -- a brand (the reference analysis's month overview). A session is a (user_id, user_session)
 -- pair on that date. Sessions are rows of int_session_days; distinct users are counted as rows
--- of user_days (several times faster than count(distinct) on a month of events).
+-- of int_user_days (several times faster than count(distinct) on a month of events).
 with session_days as (
     select * from {{ ref('int_session_days') }}
     where {{ in_event_dates('event_date') }}
@@ -65,14 +65,8 @@ daily_counts as (
 ),
 
 user_days as (
-    select
-        event_date,
-        user_id,
-        {{ any_true('has_purchase') }} as has_purchase,
-        {{ any_true('has_reference_event') }} as has_reference_event,
-        {{ any_true('has_reference_purchase') }} as has_reference_purchase
-    from flagged
-    group by event_date, user_id
+    select * from {{ ref('int_user_days') }}
+    where {{ in_event_dates('event_date') }}
 ),
 
 daily_users as (

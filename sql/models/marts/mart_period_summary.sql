@@ -151,14 +151,9 @@ session_counts as (
 ),
 
 user_days as (
-    select
-        event_date,
-        user_id,
-        {{ any_true('n_purchases > 0') }} as has_purchase,
-        {{ any_true('n_reference_events > 0') }} as has_reference_event,
-        {{ any_true('n_reference_purchases > 0') }} as has_reference_purchase
-    from session_days
-    group by event_date, user_id
+    select * from {{ ref('int_user_days') }}
+    where event_date between {{ date_literal(windows | map(attribute=1) | min) }}
+        and {{ date_literal(windows | map('first') | max) }}
 ),
 
 -- Each user day with the user's next day, and next day of each kind (with a purchase, ...). A

@@ -11,29 +11,13 @@ with snapshots as (
     {{ as_of_windows_relation() }}
 ),
 
-events as (
-    select * from {{ ref('stg_events') }}
+item_days as (
+    select * from {{ ref('int_item_days') }}
     where event_date between {{ date_literal(windows | map(attribute=1) | min) }}
         and {{ date_literal(windows | map('first') | max) }}
 ),
 
--- The costly step: one pass over the events, counted per day. Each snapshot then sums the days
--- of its window from these counts, so thirty snapshots (a month's backfill) read the events
--- once, not once per snapshot and day of its window. Its key is kept short (the category
--- levels are joined back from code_levels below), which halves its time.
-daily_counts as (
-    select
-        event_date,
-        event_type,
-        is_reference_row,
-        product_id,
-        category_code,
-        brand,
-        count(*) as n_events
-    from events
-    group by event_date, event_type, is_reference_row, product_id, category_code, brand
-),
-
+-- Each snapshot sums the per-day counts of its window (int_item_days counted each date once).
 product_counts as (
     select
         w.as_of_date,
@@ -43,59 +27,19 @@ product_counts as (
         d.product_id,
         d.category_code,
         d.brand,
+        min(d.category) as category,
+        min(d.sub_category) as sub_category,
+        min(d.product) as product,
         cast(sum(d.n_events) as {{ int_type() }}) as n_events
     from snapshots as w
-    inner join daily_counts as d on d.event_date between w.window_start_date and w.as_of_date
+    inner join item_days as d on d.event_date between w.window_start_date and w.as_of_date
     group by w.as_of_date, w.window_start_date, d.event_type, d.is_reference_row, d.product_id, d.category_code, d.brand
 ),
 
--- category, sub_category and product are levels of category_code (the cleaning job splits
--- them; the derived_columns_consistent test holds it to that).
-daily_code_levels as (
-    select
-        event_date,
-        category_code,
-        min(category) as category,
-        min(sub_category) as sub_category,
-        min(product) as product
-    from events
-    where category_code is not null
-    group by event_date, category_code
-),
-
-code_levels as (
-    select
-        w.as_of_date,
-        d.category_code,
-        min(d.category) as category,
-        min(d.sub_category) as sub_category,
-        min(d.product) as product
-    from snapshots as w
-    inner join daily_code_levels as d on d.event_date between w.window_start_date and w.as_of_date
-    group by w.as_of_date, d.category_code
-),
-
-product_levels as (
-    select
-        c.as_of_date,
-        c.window_start_date,
-        c.event_type,
-        c.is_reference_row,
-        c.product_id,
-        c.category_code,
-        c.brand,
-        l.category,
-        l.sub_category,
-        l.product,
-        c.n_events
-    from product_counts as c
-    left join code_levels as l on l.as_of_date = c.as_of_date and l.category_code = c.category_code
-),
-
 scoped_counts as (
-    select 'all' as scope, * from product_levels
+    select 'all' as scope, * from product_counts
     union all
-    select 'reference_filter' as scope, * from product_levels where is_reference_row
+    select 'reference_filter' as scope, * from product_counts where is_reference_row
 ),
 
 type_totals as (
@@ -104,23 +48,22 @@ type_totals as (
     group by as_of_date, scope, event_type
 ),
 
+-- The category levels and brand do not need the product: they are ranked from counts per
+-- category_code and brand, a few thousand rows per snapshot instead of one per product.
+code_brand_counts as (
+    select as_of_date, window_start_date, scope, event_type, category, sub_category, product, brand,
+        sum(n_events) as n_events
+    from scoped_counts
+    group by as_of_date, window_start_date, scope, event_type, category_code, category, sub_category, product, brand
+),
+
 items as (
-    select as_of_date, window_start_date, scope, event_type, 'category' as dimension, category as item,
+    {%- for level in ['category', 'sub_category', 'product', 'brand'] %}
+    select as_of_date, window_start_date, scope, event_type, '{{ level }}' as dimension, {{ level }} as item,
         cast(null as {{ string_type() }}) as item_brand, cast(null as {{ string_type() }}) as item_category_code, n_events
-    from scoped_counts
+    from code_brand_counts
     union all
-    select as_of_date, window_start_date, scope, event_type, 'sub_category' as dimension, sub_category as item,
-        cast(null as {{ string_type() }}) as item_brand, cast(null as {{ string_type() }}) as item_category_code, n_events
-    from scoped_counts
-    union all
-    select as_of_date, window_start_date, scope, event_type, 'product' as dimension, product as item,
-        cast(null as {{ string_type() }}) as item_brand, cast(null as {{ string_type() }}) as item_category_code, n_events
-    from scoped_counts
-    union all
-    select as_of_date, window_start_date, scope, event_type, 'brand' as dimension, brand as item,
-        cast(null as {{ string_type() }}) as item_brand, cast(null as {{ string_type() }}) as item_category_code, n_events
-    from scoped_counts
-    union all
+    {%- endfor %}
     select as_of_date, window_start_date, scope, event_type, 'product_id' as dimension,
         cast(product_id as {{ string_type() }}) as item, brand as item_brand, category_code as item_category_code, n_events
     from scoped_counts
