@@ -18,6 +18,8 @@ item_days as (
 ),
 
 -- Each snapshot sums the per-day counts of its window (int_item_days counted each date once).
+-- The key stays short: the category levels are joined back from code_levels below (grouping
+-- 30 snapshots of a month's backfill by the level strings too took a third longer).
 product_counts as (
     select
         w.as_of_date,
@@ -27,13 +29,36 @@ product_counts as (
         d.product_id,
         d.category_code,
         d.brand,
-        min(d.category) as category,
-        min(d.sub_category) as sub_category,
-        min(d.product) as product,
         cast(sum(d.n_events) as {{ int_type() }}) as n_events
     from snapshots as w
     inner join item_days as d on d.event_date between w.window_start_date and w.as_of_date
     group by w.as_of_date, w.window_start_date, d.event_type, d.is_reference_row, d.product_id, d.category_code, d.brand
+),
+
+-- category, sub_category and product are levels of category_code (the cleaning job splits
+-- them; the derived_columns_consistent test holds it to that).
+daily_code_levels as (
+    select
+        event_date,
+        category_code,
+        min(category) as category,
+        min(sub_category) as sub_category,
+        min(product) as product
+    from item_days
+    where category_code is not null
+    group by event_date, category_code
+),
+
+code_levels as (
+    select
+        w.as_of_date,
+        d.category_code,
+        min(d.category) as category,
+        min(d.sub_category) as sub_category,
+        min(d.product) as product
+    from snapshots as w
+    inner join daily_code_levels as d on d.event_date between w.window_start_date and w.as_of_date
+    group by w.as_of_date, d.category_code
 ),
 
 scoped_counts as (
@@ -50,11 +75,25 @@ type_totals as (
 
 -- The category levels and brand do not need the product: they are ranked from counts per
 -- category_code and brand, a few thousand rows per snapshot instead of one per product.
-code_brand_counts as (
-    select as_of_date, window_start_date, scope, event_type, category, sub_category, product, brand,
-        sum(n_events) as n_events
+code_brand_totals as (
+    select as_of_date, window_start_date, scope, event_type, category_code, brand, sum(n_events) as n_events
     from scoped_counts
-    group by as_of_date, window_start_date, scope, event_type, category_code, category, sub_category, product, brand
+    group by as_of_date, window_start_date, scope, event_type, category_code, brand
+),
+
+code_brand_counts as (
+    select
+        c.as_of_date,
+        c.window_start_date,
+        c.scope,
+        c.event_type,
+        c.brand,
+        l.category,
+        l.sub_category,
+        l.product,
+        c.n_events
+    from code_brand_totals as c
+    left join code_levels as l on l.as_of_date = c.as_of_date and l.category_code = c.category_code
 ),
 
 items as (
