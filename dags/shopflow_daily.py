@@ -14,8 +14,9 @@ For the run's date D (its logical date, or the `date` param of a manual run, nev
    BigQuery load with WRITE_TRUNCATE on `events$D`) and record D's manifest.
 5. **plan_marts**, the **marts** task group, **record_marts**: the dbt project in `sql/`,
    rendered by Cosmos (one task per model and the data tests), builds the dates this run touches
-   (D, and any date loaded since its marts were built) and the as-of snapshot of D; a failed
-   data test fails the run, naming the check and the date, after recording it in `dq_results`.
+   (D, and any date loaded since its marts were built) and the as-of snapshot of D; the data
+   tests check every date built, and a failed one fails the run, naming the check and the
+   date, after recording it in `dq_results`.
    With `defer_marts` a run stops after the load (`marts_wanted`); the next run builds every
    date loaded since, and `marts_from` adds the as-of snapshots of the deferred dates (the
    demo runs 30 dates this way: one dbt build instead of 30). **publish_marts** then

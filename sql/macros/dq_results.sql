@@ -1,31 +1,43 @@
-{#- on-run-end: record every data test of the run in dq_results (one row per run_date and
+{#- on-run-end: record every data test of the run in dq_results (one row per checked date and
     check, replaced on rerun; the dashboard reads it), then fail the run naming each failed
-    check and the date. A failed test keeps up to 5 of its violating rows as JSON in details. -#}
+    check and date. A failed test keeps up to 5 of that date's violating rows as JSON in details. -#}
 {% macro record_dq_results(results) %}
     {%- if not execute or flags.WHICH not in ('test', 'build') -%}{{ return('') }}{%- endif -%}
     {%- set tests = [] -%}
     {%- for r in results if r.node.resource_type == 'test' -%}{%- do tests.append(r) -%}{%- endfor -%}
     {%- if not tests -%}{{ return('') }}{%- endif -%}
-    {%- set day = run_date() -%}
+    {%- set days = check_dates() -%}
     {%- set relation = api.Relation.create(database=target.database, schema=target.schema, identifier='dq_results') -%}
     {%- set rows = [] -%}
     {%- set failures = [] -%}
     {%- for r in tests | sort(attribute='node.name') -%}
         {%- set status = r.status | string -%}
-        {%- set n = r.failures or 0 -%}
-        {%- if status == 'pass' -%}
-            {%- set details = '' -%}
-        {%- elif status in ('fail', 'warn') -%}
-            {%- set status = 'fail' -%}
-            {%- set details = n ~ ' violating rows, e.g. [' ~ (dq_sample(r.node) | join(',')) ~ ']' -%}
-        {%- else -%}
-            {%- set details = 'could not run: ' ~ (r.message or status) -%}
-            {%- set status = 'error' -%}
+        {%- set description = r.node.description or r.node.config.meta.get('description', '') -%}
+        {%- set by_date = dq_violations_by_date(r.node) if status in ('fail', 'warn') else {} -%}
+        {%- set dated = [] -%}
+        {%- for day in days if (day | string) in by_date -%}{%- do dated.append(day) -%}{%- endfor -%}
+        {%- if status in ('fail', 'warn') and not dated -%}
+            {#- violations that name no checked date still fail every checked date -#}
+            {%- for day in days -%}
+                {%- do by_date.update({day | string: {'n': r.failures or 0, 'sample': []}}) -%}
+            {%- endfor -%}
         {%- endif -%}
-        {%- if status != 'pass' -%}
-            {%- do failures.append('check ' ~ r.node.name ~ ' failed for ' ~ day ~ ': ' ~ details) -%}
-        {%- endif -%}
-        {%- do rows.append([r.node.name, r.node.description or r.node.config.meta.get('description', ''), n, status, details]) -%}
+        {%- for day in days -%}
+            {%- set key = day | string -%}
+            {%- if status == 'pass' or (status in ('fail', 'warn') and key not in by_date) -%}
+                {%- set row = [day, r.node.name, description, 0, 'pass', ''] -%}
+            {%- elif status in ('fail', 'warn') -%}
+                {%- set n = by_date[key]['n'] -%}
+                {%- set details = n ~ ' violating rows, e.g. [' ~ (by_date[key]['sample'] | join(',')) ~ ']' -%}
+                {%- set row = [day, r.node.name, description, n, 'fail', details] -%}
+            {%- else -%}
+                {%- set row = [day, r.node.name, description, 0, 'error', 'could not run: ' ~ (r.message or status)] -%}
+            {%- endif -%}
+            {%- if row[4] != 'pass' -%}
+                {%- do failures.append('check ' ~ r.node.name ~ ' failed for ' ~ day ~ ': ' ~ row[5]) -%}
+            {%- endif -%}
+            {%- do rows.append(row) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {%- call statement('dq_results_table') -%}
         create table if not exists {{ relation }} (
@@ -34,14 +46,14 @@
         )
     {%- endcall -%}
     {%- call statement('dq_results_delete') -%}
-        delete from {{ relation }} where run_date = {{ date_literal(day) }} and check_name in (
-            {%- for row in rows %}{{ sql_string(row[0]) }}{{ ", " if not loop.last }}{% endfor %})
+        delete from {{ relation }} where run_date in {{ date_list(days) }} and check_name in (
+            {%- for t in tests | map(attribute='node.name') | unique %}{{ sql_string(t) }}{{ ", " if not loop.last }}{% endfor %})
     {%- endcall -%}
     {%- call statement('dq_results_insert') -%}
         insert into {{ relation }} (run_date, check_name, description, n_violations, status, details) values
         {%- for row in rows %}
-            ({{ date_literal(day) }}, {{ sql_string(row[0]) }}, {{ sql_string(row[1]) }}, {{ row[2] }},
-             {{ sql_string(row[3]) }}, {{ sql_string(row[4]) }}){{ "," if not loop.last }}
+            ({{ date_literal(row[0]) }}, {{ sql_string(row[1]) }}, {{ sql_string(row[2]) }}, {{ row[3] }},
+             {{ sql_string(row[4]) }}, {{ sql_string(row[5]) }}){{ "," if not loop.last }}
         {%- endfor %}
     {%- endcall -%}
     {%- if adapter.type() == 'duckdb' -%}{%- do adapter.commit() -%}{%- endif -%}
@@ -51,17 +63,32 @@
     {{ return('') }}
 {% endmacro %}
 
-{#- Up to 5 violating rows of a test as JSON, ordered by their text so reruns agree. -#}
-{% macro dq_sample(node) %}
-    {%- if not node.compiled_code -%}{{ return([]) }}{%- endif -%}
+{#- A failed test's violations per checked date (every test's rows carry event_date): how many,
+    and up to 5 of them as JSON, ordered by their text so reruns agree. -#}
+{% macro dq_violations_by_date(node) %}
+    {%- if not node.compiled_code -%}{{ return({}) }}{%- endif -%}
     {%- set sql -%}
-        select {{ row_to_json('violations') }} as row_json
-        from ({{ node.compiled_code }}) as violations
-        order by 1
-        limit 5
+        with violations as (
+            select cast(cast(v.event_date as date) as {{ string_type() }}) as event_date, {{ row_to_json('v') }} as row_json
+            from ({{ node.compiled_code }}) as v
+        ),
+        numbered as (
+            select
+                event_date,
+                row_json,
+                count(*) over (partition by event_date) as n_rows,
+                row_number() over (partition by event_date order by row_json) as row_rank
+            from violations
+        )
+        select event_date, n_rows, row_json from numbered where row_rank <= 5 order by event_date, row_rank
     {%- endset -%}
-    {%- set table = run_query(sql) -%}
-    {{ return(table.columns[0].values() | list) }}
+    {%- set by_date = {} -%}
+    {%- for row in run_query(sql).rows -%}
+        {%- set key = row[0] | string -%}
+        {%- if key not in by_date -%}{%- do by_date.update({key: {'n': row[1] | int, 'sample': []}}) -%}{%- endif -%}
+        {%- do by_date[key]['sample'].append(row[2]) -%}
+    {%- endfor -%}
+    {{ return(by_date) }}
 {% endmacro %}
 
 {#- A string literal: '' escaping on DuckDB, backslash escaping on BigQuery. -#}

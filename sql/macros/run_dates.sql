@@ -32,14 +32,33 @@
     {{- return(_as_date(value)) -}}
 {%- endmacro %}
 
-{#- Event dates the per-date models replace: var event_dates, else the run date. -#}
-{% macro event_dates() -%}
-    {%- set values = run_setting('event_dates') -%}
-    {%- if values is none -%}{{ return([run_date()]) }}{%- endif -%}
+{#- A run setting that lists dates (a list, or "YYYY-MM-DD,YYYY-MM-DD"), sorted; none if unset. -#}
+{% macro _dates_setting(name) -%}
+    {%- set values = run_setting(name) -%}
+    {%- if values is none -%}{{ return(none) }}{%- endif -%}
     {%- if values is string -%}{%- set values = values.split(',') -%}{%- endif -%}
     {%- set dates = [] -%}
     {%- for v in values -%}{%- do dates.append(_as_date(v | trim)) -%}{%- endfor -%}
     {{- return(dates | unique | sort) -}}
+{%- endmacro %}
+
+{#- Event dates the per-date models replace: var event_dates, else the run date. -#}
+{% macro event_dates() -%}
+    {{- return(_dates_setting('event_dates') or [run_date()]) -}}
+{%- endmacro %}
+
+{#- Dates the data tests check and dq_results records: var check_dates, else the event dates
+    (a run checks every date it built; shopflow.marts.plan_marts leaves out removed dates). -#}
+{% macro check_dates() -%}
+    {{- return(_dates_setting('check_dates') or event_dates()) -}}
+{%- endmacro %}
+
+{#- One row per date: event_date. -#}
+{% macro dates_relation(days) -%}
+    {%- for d in days %}
+    select {{ date_literal(d) }} as event_date
+    {%- if not loop.last %} union all{% endif %}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- As-of snapshots to build: [(as_of_date, window_start_date)], from var as_of_windows

@@ -1,10 +1,10 @@
 {#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
 {{ config(meta={'description': 'event_date, event_hour and event_weekday (ISO, 1 = Monday) agree with event_time (UTC), and category is the first level of category_code'}) }}
 -- event_date, event_hour and event_weekday (ISO, 1 = Monday) agree with event_time (UTC), and
--- category is the first level of category_code. One row per inconsistent event of the run date.
+-- category is the first level of category_code. One row per inconsistent event of the checked dates.
 with events as (
     select * from {{ source('shopflow', 'events') }}
-    where event_date = {{ date_literal(run_date()) }}
+    where event_date in {{ date_list(check_dates()) }}
 ),
 
 expected as (

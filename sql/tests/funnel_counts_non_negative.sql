@@ -1,10 +1,10 @@
 {#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
-{{ config(meta={'description': 'the run date\'s funnel counts are non-negative and nest (purchasing sessions within sessions, event types adding up to all events, session conversion and cart abandonment at most 1)'}) }}
--- The run date's funnel counts are non-negative and nest (purchasing sessions within sessions,
+{{ config(meta={'description': 'each checked date\'s funnel counts are non-negative and nest (purchasing sessions within sessions, event types adding up to all events, session conversion and cart abandonment at most 1)'}) }}
+-- Each checked date's funnel counts are non-negative and nest (purchasing sessions within sessions,
 -- event types adding up to all events, rates within [0, 1] where they are shares).
 with funnel as (
     select * from {{ ref('mart_daily_funnel') }}
-    where event_date = {{ date_literal(run_date()) }}
+    where event_date in {{ date_list(check_dates()) }}
 ),
 
 violations as (

@@ -1,25 +1,32 @@
 {#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
-{{ config(meta={'description': 'the run date\'s events partition holds exactly the manifest\'s rows_valid rows'}) }}
--- The run date's events partition holds exactly the manifest's rows_valid rows. One row when
--- the counts differ or the date has no manifest.
-with manifests as (
+{{ config(meta={'description': 'each checked date\'s events partition holds exactly the manifest\'s rows_valid rows'}) }}
+-- Each checked date's events partition holds exactly its manifest's rows_valid rows (a date
+-- with no manifest, or no rows where the manifest has some, is a violation).
+with checked as (
+    {{ dates_relation(check_dates()) }}
+),
+
+manifests as (
     select * from {{ source('shopflow', 'manifests') }}
-    where event_date = {{ date_literal(run_date()) }}
+    where event_date in {{ date_list(check_dates()) }}
 ),
 
 loaded as (
-    select count(*) as n_loaded from {{ source('shopflow', 'events') }}
-    where event_date = {{ date_literal(run_date()) }}
+    select event_date, count(*) as n_loaded
+    from {{ source('shopflow', 'events') }}
+    where event_date in {{ date_list(check_dates()) }}
+    group by event_date
 ),
 
 compared as (
     select
-        {{ date_literal(run_date()) }} as event_date,
-        l.n_loaded,
+        c.event_date,
+        coalesce(l.n_loaded, 0) as n_loaded,
         m.rows_valid as n_expected,
         m.event_date is not null as has_manifest
-    from loaded as l
-    left join manifests as m on true
+    from checked as c
+    left join loaded as l on l.event_date = c.event_date
+    left join manifests as m on m.event_date = c.event_date
 ),
 
 violations as (

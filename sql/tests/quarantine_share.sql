@@ -1,26 +1,26 @@
 {#- the description also lives here: dbt's partial parsing drops YAML patches of singular tests -#}
-{{ config(meta={'description': 'the run date kept valid rows, and the cleaning job quarantined at most 5% of the rows it read (var max_quarantine_share)'}) }}
--- The run date kept valid rows, and the cleaning job quarantined at most max_quarantine_share
+{{ config(meta={'description': 'each checked date kept valid rows, and the cleaning job quarantined at most 5% of the rows it read (var max_quarantine_share)'}) }}
+-- Each checked date kept valid rows, and the cleaning job quarantined at most max_quarantine_share
 -- (5%) of the rows it read; more means a damaged export (ids written as floats, shifted
 -- columns), and the row says what to do about its largest quarantine reason.
 with manifests as (
     select * from {{ source('shopflow', 'manifests') }}
-    where event_date = {{ date_literal(run_date()) }}
+    where event_date in {{ date_list(check_dates()) }}
 ),
 
 reasons as (
-    select reason, n_rows
+    select event_date, reason, n_rows
     from {{ source('shopflow', 'manifest_quarantine') }}
-    where event_date = {{ date_literal(run_date()) }} and n_rows > 0
+    where event_date in {{ date_list(check_dates()) }} and n_rows > 0
 ),
 
 ranked_reasons as (
-    select reason, row_number() over (order by n_rows desc, reason) as reason_rank
+    select event_date, reason, row_number() over (partition by event_date order by n_rows desc, reason) as reason_rank
     from reasons
 ),
 
 top_reason as (
-    select reason from ranked_reasons where reason_rank = 1
+    select event_date, reason from ranked_reasons where reason_rank = 1
 ),
 
 shares as (
@@ -32,7 +32,7 @@ shares as (
         round({{ safe_ratio('m.rows_quarantined', 'm.rows_in') }}, 4) as quarantined_share,
         t.reason as top_reason
     from manifests as m
-    left join top_reason as t on true
+    left join top_reason as t on t.event_date = m.event_date
 ),
 
 violations as (

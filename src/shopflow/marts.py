@@ -93,6 +93,7 @@ class MartsPlan:
     window_days: int
     event_dates: list[dt.date]
     as_of_windows: list[tuple[dt.date, int]]
+    check_dates: list[dt.date] = field(default_factory=list)
     dates_built: dict[dt.date, str] = field(default_factory=dict)
     snapshots: dict[dt.date, tuple[dt.date, str]] = field(default_factory=dict)
 
@@ -103,6 +104,7 @@ class MartsPlan:
             "SHOPFLOW_DBT_WINDOW_DAYS": str(self.window_days),
             "SHOPFLOW_DBT_EVENT_DATES": ",".join(d.isoformat() for d in self.event_dates),
             "SHOPFLOW_DBT_AS_OF_WINDOWS": ",".join(f"{d.isoformat()}:{n}" for d, n in self.as_of_windows),
+            "SHOPFLOW_DBT_CHECK_DATES": ",".join(d.isoformat() for d in self.check_dates or [self.run_date]),
         }
 
 
@@ -120,6 +122,7 @@ def plan_to_dict(plan: MartsPlan) -> dict:
         "window_days": plan.window_days,
         "event_dates": [d.isoformat() for d in plan.event_dates],
         "as_of_windows": [[d.isoformat(), n] for d, n in plan.as_of_windows],
+        "check_dates": [d.isoformat() for d in plan.check_dates],
         "dates_built": {d.isoformat(): line for d, line in plan.dates_built.items()},
         "snapshots": {d.isoformat(): [first.isoformat(), fp] for d, (first, fp) in plan.snapshots.items()},
     }
@@ -132,6 +135,7 @@ def plan_from_dict(data: dict) -> MartsPlan:
         window_days=int(data["window_days"]),
         event_dates=[day(d) for d in data["event_dates"]],
         as_of_windows=[(day(d), int(n)) for d, n in data["as_of_windows"]],
+        check_dates=[day(d) for d in data.get("check_dates", [data["run_date"]])],
         dates_built={day(d): line for d, line in data["dates_built"].items()},
         snapshots={day(d): (day(first), fp) for d, (first, fp) in data["snapshots"].items()},
     )
@@ -183,6 +187,9 @@ def plan_marts(wh: Warehouse, run_date: Any, window_days: int = DEFAULT_WINDOW_D
         window_days=window_days,
         event_dates=event_dates,
         as_of_windows=sorted(windows.items()),
+        # The data tests check every date the run built except the removed ones (and the run
+        # date, which has a row in dq_results even when nothing was loaded for it).
+        check_dates=sorted({day} | {d for d in event_dates if d in loads}),
         dates_built={d: loads[d] for d in event_dates if d in loads} | {
             d: line for d, line in built_dates.items() if d not in event_dates},
         snapshots=snapshots,
@@ -249,8 +256,10 @@ def build_range(wh: Warehouse, dates: Iterable[Any], window_days: int = DEFAULT_
     return build_marts(wh, days[-1], window_days, as_of_dates=days)
 
 
-def run_checks(wh: Warehouse, run_date: Any, names: Iterable[str] | None = None):
-    """Run the data tests of ``run_date``, recorded in ``dq_results``; raise on a violation."""
+def run_checks(wh: Warehouse, run_date: Any, names: Iterable[str] | None = None, dates: Iterable[Any] = ()):
+    """Run the data tests of ``run_date`` and of ``dates`` (e.g. every date of a range build),
+    recorded in ``dq_results`` one row per date and check; raise on a violation, naming each
+    failed check and date. Returns the results of ``run_date``."""
     from shopflow import dbt
 
     day = as_date(run_date)
@@ -258,27 +267,29 @@ def run_checks(wh: Warehouse, run_date: Any, names: Iterable[str] | None = None)
     unknown = sorted(set(names) - set(CHECKS))
     if unknown:
         raise ValueError(f"no such check: {', '.join(unknown)}")
-    env = {"SHOPFLOW_DBT_RUN_DATE": day.isoformat()}
+    checked = sorted({day} | {as_date(d) for d in dates})
+    env = {"SHOPFLOW_DBT_RUN_DATE": day.isoformat(),
+           "SHOPFLOW_DBT_CHECK_DATES": ",".join(d.isoformat() for d in checked)}
     with _released(wh) as path:
         proc = dbt.run(["test", "--select", *names], settings=getattr(wh, "settings", None), duckdb_path=path,
                        extra_env=env, check=False)
     results = wh.query(
         "select run_date, check_name, description, n_violations, status, details from dq_results "
-        "where run_date = @d order by check_name",
-        {"d": day},
+        "where run_date between @first and @last order by run_date, check_name",
+        {"first": checked[0], "last": checked[-1]},
     ) if wh.table_exists("dq_results") else None
     if results is not None:
-        results = results[results["check_name"].isin(names)].reset_index(drop=True)
-    if results is None or len(results) != len(names):
-        raise DataQualityError(f"the checks for {day} did not run:\n{dbt.why(proc)}")
+        results = results[results["check_name"].isin(names)
+                          & results["run_date"].map(_date).isin(checked)].reset_index(drop=True)
+    if results is None or len(results) != len(names) * len(checked):
+        raise DataQualityError(f"the checks for {', '.join(map(str, checked))} did not run:\n{dbt.why(proc)}")
     failed = results[results["status"] != "pass"]
     if len(failed):
-        raise DataQualityError(
-            "; ".join(f"check {r.check_name} failed for {day}: {r.details}" for r in failed.itertuples())
-        )
+        raise DataQualityError("; ".join(
+            f"check {r.check_name} failed for {_date(r.run_date)}: {r.details}" for r in failed.itertuples()))
     if proc.returncode != 0:
         raise DataQualityError(f"the checks for {day} failed:\n{dbt.why(proc)}")
-    return results
+    return results[results["run_date"].map(_date) == day].reset_index(drop=True)
 
 
 @contextlib.contextmanager

@@ -248,16 +248,6 @@ def record_marts(plan: dict, settings: Settings | None = None) -> str:
     return plan["run_date"]
 
 
-def check_quality(day: str, settings: Settings | None = None) -> Any:
-    """Run the data-quality checks; raises DataQualityError naming the check and the date."""
-    from shopflow import marts
-    from shopflow.warehouse import get_warehouse
-
-    settings = settings or get_settings()
-    with get_warehouse(settings) as wh:
-        return _jsonable(marts.run_checks(wh, dt.date.fromisoformat(day)))
-
-
 def latest_loaded_date(settings: Settings | None = None) -> str:
     """The newest event_date in the warehouse."""
     from shopflow.warehouse import get_warehouse

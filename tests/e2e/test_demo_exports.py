@@ -55,7 +55,10 @@ def warehouse_counts(home: Path) -> dict[str, int]:
     with DuckDBWarehouse(get_settings(), path=home / "warehouse.duckdb") as wh:
         events = wh.query("select cast(event_date as varchar) as d, count(*) as n from events group by 1")
         funnel = wh.query("select count(*) as n from mart_daily_funnel where scope = 'all'").iloc[0]["n"]
-    return {**dict(zip(events["d"], events["n"].astype(int))), "funnel_days": int(funnel)}
+        checked = wh.query("select cast(run_date as varchar) as d, count(*) as n from dq_results "
+                           "where status = 'pass' group by 1")
+    return {**dict(zip(events["d"], events["n"].astype(int))), "funnel_days": int(funnel),
+            "passed_checks": dict(zip(checked["d"], checked["n"].astype(int)))}
 
 
 def manifest(home: Path, day: str) -> dict:
@@ -92,6 +95,10 @@ def test_a_pandas_export_that_skips_a_day_and_ends_mid_line(tmp_path, monkeypatc
         assert m["rows_in"] == m["rows_valid"] + m["duplicates_dropped"] + m["rows_quarantined"]
         assert m["rows_quarantined"] == 0 and counts[day] == m["rows_valid"]
     assert DAYS[1] not in counts and counts["funnel_days"] == 2
+    # the demo builds both dates in its last run, and checks both (not only the last)
+    from shopflow.marts import CHECKS
+
+    assert counts["passed_checks"] == {DAYS[0]: len(CHECKS), DAYS[2]: len(CHECKS)}
 
 
 def test_a_headerless_export_with_float_ids_repaired(tmp_path, monkeypatch, capsys, rows):

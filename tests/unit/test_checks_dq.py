@@ -112,7 +112,7 @@ def test_details_show_the_violating_rows(duck):
     assert "check accepted_event_types failed for 2019-11-01: 1 violating rows" in message
     assert "; check funnel_counts_non_negative failed for 2019-11-01" in message
     details = results(wh).set_index("check_name").loc["accepted_event_types", "details"]
-    assert details == '1 violating rows, e.g. [{"event_type":"click","n_events":1}]'
+    assert details == '1 violating rows, e.g. [{"event_date":"2019-11-01","event_type":"click","n_events":1}]'
 
 
 def test_a_tampered_funnel_fails_and_a_rerun_replaces_the_results(duck):
@@ -147,3 +147,30 @@ def test_a_check_that_cannot_run_fails(duck):
     got = results(wh).set_index("check_name")["status"]
     assert got["funnel_counts_non_negative"] == "error"
     assert got["unique_events"] == "pass"
+
+
+def test_a_range_build_checks_every_date_and_names_the_bad_one(duck):
+    """A build of several dates (the demo's deferred month, a backfill in one invocation) checks
+    each of them: before, only the run date was checked and recorded."""
+    wh, lake = duck
+    bad = base_rows()
+    bad[1]["event_type"] = "click"
+    write_partition(lake, "2019-11-01", bad)
+    later = dt.date(2019, 11, 2)
+    write_partition(lake, "2019-11-02", [ev("2019-11-02 10:00:00", "view", 100, 1, "s9"),
+                                         ev("2019-11-02 10:01:00", "purchase", 100, 1, "s9")])
+    for day in (DAY, later):
+        wh.load_events_partition(day, str(lake))
+    build_marts(wh, later, window_days=1, as_of_dates=[DAY])
+    with pytest.raises(DataQualityError) as raised:
+        run_checks(wh, later, dates=[DAY])
+    message = str(raised.value)
+    assert "check accepted_event_types failed for 2019-11-01: 1 violating rows" in message
+    assert "failed for 2019-11-02" not in message
+    got = wh.query("select cast(run_date as varchar) as d, check_name, n_violations, status from dq_results "
+                   "where status != 'pass' or run_date = @d order by d, check_name", {"d": later})
+    failing = [(d, c, n, s) for d, c, n, s in rows_of(got) if d == "2019-11-01"]
+    assert ("2019-11-01", "accepted_event_types", 1, "fail") in failing
+    assert rows_of(got[got["d"] == "2019-11-02"], ("check_name", "n_violations", "status")) == \
+        [(c, 0, "pass") for c in CHECKS]
+    assert len(wh.read_table("dq_results")) == 2 * len(CHECKS)
