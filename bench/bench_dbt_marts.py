@@ -27,6 +27,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -87,11 +88,20 @@ def make_lake(root: Path, scale: float, n_days: int) -> Path:
     return lake
 
 
+def legacy_model(name: str) -> tuple[str, str]:
+    """(text, materialized) of bench/legacy_sql/*/<name>.sql: view, table or partition(...),
+    from its ``-- materialized:`` header line (the header the runner before dbt read)."""
+    (path,) = LEGACY_SQL.glob(f"*/{name}.sql")
+    text = path.read_text()
+    (materialized,) = re.findall(r"^--\s*materialized:\s*(\w+)", text, flags=re.M)
+    return text, materialized
+
+
 def legacy_build(wh, run_date: dt.date, window_days: int = 30) -> None:
     """Today's runner (before dbt), frozen: every model of bench/legacy_sql in order, the history
     models rebuilt whole, the as-of models replacing their as_of_date. DuckDB only; its tables go
     to the schema legacy (events is read from main)."""
-    from shopflow.warehouse.dialect import load_model, to_duckdb
+    from shopflow.warehouse.dialect import to_duckdb
 
     con = wh._con
     con.execute("create schema if not exists legacy")
@@ -99,12 +109,12 @@ def legacy_build(wh, run_date: dt.date, window_days: int = 30) -> None:
     try:
         params = {"run_date": run_date, "window_days": window_days}
         for name in LEGACY_MODELS:
-            model = load_model(name, root=LEGACY_SQL)
-            sql = to_duckdb(model.sql)
+            text, materialized = legacy_model(name)
+            sql = to_duckdb(text)
             bound = {k: v for k, v in params.items() if f"${k}" in sql}
-            if model.materialized == "view":
+            if materialized == "view":
                 con.execute(f"create or replace view legacy.{name} as {sql}")
-            elif model.materialized == "table":
+            elif materialized == "table":
                 con.execute(f"create or replace table legacy.{name} as {sql}", bound)
             else:
                 con.execute(f"create table if not exists legacy.{name} as select * from ({sql}) as m limit 0", bound)

@@ -32,7 +32,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -149,7 +148,7 @@ def main(argv=None) -> int:
     import duckdb
 
     from shopflow.config import get_settings
-    from shopflow.marts import MODELS, build_marts, run_checks
+    from shopflow.marts import build_marts, run_checks
     from shopflow.warehouse.duckdb import DuckDBWarehouse
 
     days = sorted(p.name.split("=", 1)[1] for p in (lake / "events").glob("event_date=*"))
@@ -185,18 +184,6 @@ def main(argv=None) -> int:
     session_median, session_runs, _ = timed(session_pass, repeat=args.repeat)
 
     run_date = dt.date.fromisoformat(days[-1])
-    per_model: dict[str, list[float]] = {m: [] for m in MODELS}
-    run_model = wh.run_model
-
-    def timed_run_model(name, params=None):
-        t = time.perf_counter()
-        try:
-            return run_model(name, params)
-        finally:
-            per_model[name].append(time.perf_counter() - t)
-
-    wh.run_model = timed_run_model
-
     def marts():
         return build_marts(wh, run_date, window_days=args.days)
 
@@ -228,7 +215,6 @@ def main(argv=None) -> int:
             "runs": [round(t, 3) for t in session_runs],
         },
         "all_marts": {"median_seconds": round(marts_median, 3), "runs": [round(t, 3) for t in marts_runs]},
-        "per_model_median_seconds": {m: round(statistics.median(ts), 3) for m, ts in per_model.items()},
         "checks_median_seconds": round(checks_median, 3),
         "marts_vs_floor_ratio": round(ratio, 2),
         "marts_vs_session_pass_ratio": round(marts_median / session_median, 2),

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from shopflow.config import get_settings
+from shopflow.queries import query_sql
 
 DEMO_SCALE = 0.02
 
@@ -130,12 +131,10 @@ def print_summary(settings, first: str, last: str) -> None:
     print(f"  Airflow:         make airflow -> http://127.0.0.1:8080 (runs above are in its history)")
     with get_warehouse(settings) as wh:
         funnel = wh.query(
-            "select sum(n_events) as events, sum(n_views) as views, sum(n_carts) as carts, "
-            "sum(n_purchases) as purchases, sum(revenue) as revenue "
-            "from mart_daily_funnel where event_date between @first and @last and scope = 'all'",
+            query_sql("demo/funnel_totals"),
             {"first": dt.date.fromisoformat(first), "last": dt.date.fromisoformat(last)},
         ).iloc[0]
-        rec_rows = wh.query("select count(*) as n, count(distinct user_id) as users from rec_user_items").iloc[0] \
+        rec_rows = wh.query(query_sql("demo/recommendation_rows")).iloc[0] \
             if wh.table_exists("rec_user_items") else None
     events, purchases = int(funnel["events"]), int(funnel["purchases"])
     print(f"\n  {first}..{last}: {events:,} events, {int(funnel['views']):,} views, {int(funnel['carts']):,} carts,"

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from shopflow.dates import as_date
+from shopflow.queries import query_sql
 from shopflow.warehouse.base import DataQualityError, Warehouse
 
 log = logging.getLogger(__name__)
@@ -274,8 +275,7 @@ def run_checks(wh: Warehouse, run_date: Any, names: Iterable[str] | None = None,
         proc = dbt.run(["test", "--select", *names], settings=getattr(wh, "settings", None), duckdb_path=path,
                        extra_env=env, check=False)
     results = wh.query(
-        "select run_date, check_name, description, n_violations, status, details from dq_results "
-        "where run_date between @first and @last order by run_date, check_name",
+        query_sql("marts/dq_results"),
         {"first": checked[0], "last": checked[-1]},
     ) if wh.table_exists("dq_results") else None
     if results is not None:
@@ -310,12 +310,12 @@ def _released(wh: Warehouse):
 def _loads(wh: Warehouse) -> dict[dt.date, str]:
     """Each loaded date and a line naming its load (date, checksum, rows loaded)."""
     if wh.table_exists("manifests"):
-        frame = wh.query("select event_date, checksum, rows_loaded from manifests")
+        frame = wh.query(query_sql("marts/manifest_versions"))
         return {
             _date(r.event_date): f"{_date(r.event_date)}|{r.checksum}|{int(r.rows_loaded)}"
             for r in frame.itertuples()
         }
-    frame = wh.query("select event_date, count(*) as n from events group by event_date")
+    frame = wh.query(query_sql("marts/event_counts"))
     return {_date(r.event_date): f"{_date(r.event_date)}||{int(r.n)}" for r in frame.itertuples()}
 
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from shopflow.config import Settings, get_settings
 from shopflow.dates import as_date
+from shopflow.queries import query_sql
 
 log = logging.getLogger("shopflow.pipeline")
 
@@ -256,8 +257,8 @@ def latest_loaded_date(settings: Settings | None = None) -> str:
     with get_warehouse(settings) as wh:
         if not wh.table_exists("events"):
             raise RuntimeError("the warehouse has no events yet: run shopflow_daily first")
-        frame = wh.query("select max(event_date) as d from events")
-    value = frame["d"].iloc[0]
+        frame = wh.query(query_sql("events/latest_date"))
+    value = frame["latest_date"].iloc[0]
     if value is None or value != value:  # None or NaT
         raise RuntimeError("the events table is empty: run shopflow_daily first")
     return resolve_date(value)

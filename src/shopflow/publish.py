@@ -21,60 +21,14 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
+from shopflow.queries import query_sql
+
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
 
 PUBLISH_DEFAULTS = {"k": 15, "active_days": 30, "n_similar": 10, "n_bestsellers": 20}
-
-ACTIVE_USERS_SQL = """
--- grain: one row per user with any event in the window; their last viewed product, if any
-with activity as (
-  select user_id, product_id, event_type, event_time, category_id, category_code
-  from events
-  where event_date between @start_date and @end_date
-),
-last_view as (
-  select
-    user_id,
-    product_id as last_product_id,
-    category_id as last_category_id,
-    category_code as last_category_code
-  from activity
-  where event_type = 'view'
-  qualify row_number() over (partition by user_id order by event_time desc, product_id desc) = 1
-),
-active as (
-  select distinct user_id from activity
-)
-select
-  a.user_id,
-  v.last_product_id,
-  v.last_category_id,
-  v.last_category_code
-from active as a
-left join last_view as v on a.user_id = v.user_id
-"""
-
-PURCHASES_SQL = """
--- grain: one row per user and product bought in the window
-select distinct user_id, product_id
-from events
-where event_date between @start_date and @end_date and event_type = 'purchase'
-"""
-
-ITEM_SALES_SQL = """
--- grain: one row per product seen in the window
-select
-  product_id,
-  max(category_id) as category_id,
-  max(category_code) as category_code,
-  countif(event_type = 'purchase') as n_purchases
-from events
-where event_date between @start_date and @end_date
-group by product_id
-"""
 
 TABLES = ("rec_user_items", "rec_similar_items", "rec_category_bestsellers")
 
@@ -258,12 +212,12 @@ def write_recommendations(
     days = {"start_date": run_date - dt.timedelta(days=active_days - 1), "end_date": run_date}
     stats = {"batches": 0, "active_users": 0, "max_batch_rows": 0}
     # Both are one row per bought pair or per product: small next to the users x k output.
-    purchases = wh.query(PURCHASES_SQL, days)
-    item_sales = wh.query(ITEM_SALES_SQL, days)
+    purchases = wh.query(query_sql("publish/purchases"), days)
+    item_sales = wh.query(query_sql("publish/item_sales"), days)
     shared = shared_sources(item_sales, content, k, n_similar, n_bestsellers)
 
     def batches():
-        for active in wh.query_batches(ACTIVE_USERS_SQL, days, batch_rows=batch_users):
+        for active in wh.query_batches(query_sql("publish/active_users"), days, batch_rows=batch_users):
             frame = user_items(active, purchases, shared, run_date, als, version, k)
             stats["batches"] += 1
             stats["active_users"] += len(active)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from shopflow.dates import as_date
+from shopflow.queries import query_sql
 from shopflow.schema import EVENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -40,50 +41,6 @@ CONTENT_DEFAULTS: dict[str, Any] = {"window_days": 30, "k": 10, "recall_sample":
 TEST_DAYS = 7
 #: The grid of ``--sweep`` when no parameter is given as a list.
 SWEEP_GRID: dict[str, list] = {"factors": [30, 64], "alpha": [10.0, 40.0]}
-
-EVENTS_SQL = """
--- grain: one row per user, product, event type and day in the window
-select user_id, product_id, event_type, event_date, count(*) as n_events
-from events
-where event_date between @start_date and @end_date
-  and event_type in ({types})
-group by user_id, product_id, event_type, event_date
-"""
-
-CATALOGUE_SQL = """
--- grain: one row per product seen in the window
-select
-  product_id,
-  max(category_id) as category_id,
-  max(category_code) as category_code,
-  max(brand) as brand,
-  avg(price) as price,
-  countif(event_type = 'view') as n_views,
-  countif(event_type = 'view' and event_date < @cutoff_date) as n_views_train,
-  countif(event_type = 'purchase') as n_purchases
-from events
-where event_date between @start_date and @end_date
-group by product_id
-"""
-
-TRANSITIONS_SQL = """
--- grain: one row per (viewed product, next distinct product viewed in the same session)
-with views as (
-  select user_session, event_time, product_id
-  from events
-  where event_date between @cutoff_date and @end_date and event_type = 'view'
-),
-ordered as (
-  select
-    product_id,
-    lead(product_id) over (partition by user_session order by event_time, product_id) as next_product_id
-  from views
-)
-select product_id, next_product_id, count(*) as n_transitions
-from ordered
-where next_product_id is not null and next_product_id != product_id
-group by product_id, next_product_id
-"""
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -131,8 +88,8 @@ def _types_sql(types) -> str:
 
 
 def load_events(wh, days: Mapping[str, dt.date], types) -> "Any":
-    """Aggregated events of ``types`` in the window (see EVENTS_SQL)."""
-    sql = EVENTS_SQL.format(types=_types_sql(types))
+    """Aggregated events of ``types`` in the window (sql/queries/train/events.sql)."""
+    sql = query_sql("train/events").format(types=_types_sql(types))
     return wh.query(sql, {"start_date": days["start_date"], "end_date": days["end_date"]})
 
 
@@ -501,24 +458,18 @@ def fit_content(catalogue, transitions, run_date, params: Mapping[str, Any] | No
     return {"trained": model, "metrics": metrics, "params": logged}
 
 
-DATES_SQL = """
--- grain: one row per day with events in the window
-select distinct event_date from events where event_date between @start_date and @end_date
-"""
-
-
 def load_content_inputs(wh, days: Mapping[str, dt.date]):
     """(catalogue, transitions, cutoff, note): the cutoff resolved against the days with events;
     cutoff False when there is no temporal split (no transitions are then read)."""
-    cutoff, note = resolve_cutoff(days, _dates(wh.query(DATES_SQL, days)))
+    cutoff, note = resolve_cutoff(days, _dates(wh.query(query_sql("train/dates"), days)))
     if cutoff is None:
         # Every view counts as "before the cutoff" for the baseline; nothing is tested.
         query_days = {**days, "cutoff_date": days["end_date"] + dt.timedelta(days=1)}
         cutoff = False
     else:
         query_days = {**days, "cutoff_date": cutoff}
-    catalogue = wh.query(CATALOGUE_SQL, query_days)
-    transitions = wh.query(TRANSITIONS_SQL, query_days)
+    catalogue = wh.query(query_sql("train/catalogue"), query_days)
+    transitions = wh.query(query_sql("train/transitions"), query_days)
     return catalogue, transitions, cutoff, note
 
 
@@ -653,7 +604,7 @@ def _latest_event_date(settings) -> dt.date:
     with get_warehouse(settings) as wh:
         if not wh.table_exists("events"):
             raise UserError("the warehouse has no events table: load some days first (shopflow load, or make demo)")
-        latest = wh.query("select max(event_date) as latest from events")["latest"].iloc[0]
+        latest = wh.query(query_sql("events/latest_date"))["latest_date"].iloc[0]
     if pd.isna(latest):
         raise UserError("the events table is empty: load some days first (shopflow load, or make demo)")
     return as_date(latest)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from test_recommend_planted import planted_events
 
-from shopflow.publish import ACTIVE_USERS_SQL, ITEM_SALES_SQL, PURCHASES_SQL, build_tables, write_recommendations
+from shopflow.publish import build_tables, write_recommendations
+from shopflow.queries import query_sql
 
 RUN_DATE = dt.date(2019, 11, 10)
 K = 15
@@ -88,8 +89,9 @@ def test_batched_rows_equal_the_one_frame_build(duck, als):
     wh, _, _ = _publish(duck, planted_events(), als, BATCH)
     published = wh.query("select * from rec_user_items where run_date = @d", {"d": RUN_DATE})
     days = {"start_date": RUN_DATE - dt.timedelta(days=29), "end_date": RUN_DATE}
-    whole = build_tables(wh.query(ACTIVE_USERS_SQL, days), wh.query(PURCHASES_SQL, days),
-                         wh.query(ITEM_SALES_SQL, days), RUN_DATE, als=als, als_version="2", k=K)["rec_user_items"]
+    whole = build_tables(wh.query(query_sql("publish/active_users"), days),
+                         wh.query(query_sql("publish/purchases"), days),
+                         wh.query(query_sql("publish/item_sales"), days), RUN_DATE, als=als, als_version="2", k=K)["rec_user_items"]
     cols = ["user_id", "rank", "product_id", "source", "model_version"]
     left = published.sort_values(["user_id", "rank"]).reset_index(drop=True)
     right = whole.sort_values(["user_id", "rank"]).reset_index(drop=True)

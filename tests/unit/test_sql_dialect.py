@@ -11,13 +11,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from shopflow.warehouse.dialect import (
-    SqlModelError,
-    model_from_text,
-    parameters,
-    qualify_for_bigquery,
-    to_duckdb,
-)
+from shopflow.warehouse.dialect import SqlError, parameters, to_duckdb
 
 
 @pytest.fixture(scope="module")
@@ -87,44 +81,11 @@ def test_parameters_become_duckdb_parameters():
     assert "$run_date" in to_duckdb("select * from t where d = @run_date")
 
 
-def test_qualify_for_bigquery_leaves_ctes_alone():
-    sql = "with events as (select * from stg_events) select * from events join mart_rfm using (user_id)"
-    out = qualify_for_bigquery(sql, "my-project", "shopflow")
-    assert "`my-project`.shopflow.stg_events" in out
-    assert "`my-project`.shopflow.mart_rfm" in out
-    assert "shopflow.events" not in out
-
-
 def test_invalid_sql_is_a_clear_error():
-    with pytest.raises(SqlModelError, match="not valid BigQuery SQL"):
+    with pytest.raises(SqlError, match="not valid BigQuery SQL"):
         to_duckdb("select from where")
-    with pytest.raises(SqlModelError, match="expected one SQL statement, found 2"):
+    with pytest.raises(SqlError, match="expected one SQL statement, found 2"):
         to_duckdb("select 1; select 2")
-
-
-@pytest.mark.parametrize(
-    "header, message",
-    [
-        ("-- model: m\n-- grain: g\n-- keys: k\n", "no '-- materialized:' line"),
-        ("-- model: m\n-- grain: g\n-- keys: k\n-- materialized: partition(d)\n", "materialized must be"),
-        ("-- model: other\n-- grain: g\n-- keys: k\n-- materialized: table\n", "must name the file"),
-        ("-- model: m\n-- keys: k\n-- materialized: table\n", "must state '-- grain:'"),
-    ],
-)
-def test_model_headers_are_checked(header, message):
-    with pytest.raises(SqlModelError, match=message):
-        model_from_text("m", header + "select 1 as x\n")
-
-
-def test_model_header_with_a_partition_and_a_continued_line():
-    model = model_from_text(
-        "m",
-        "-- model: m\n-- grain: one row per\n--   user\n-- keys: user_id\n"
-        "-- materialized: partition(as_of_date = @run_date)\n-- note: not part of the header\nselect 1 as x\n",
-    )
-    assert (model.materialized, model.partition_column, model.partition_param) == ("partition", "as_of_date", "run_date")
-    assert model.describe("grain") == "one row per user"
-    assert model.describe("note") == ""
 
 
 def test_conditional_aggregates_keep_bigquery_semantics(con):

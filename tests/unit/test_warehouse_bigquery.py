@@ -17,7 +17,6 @@ from shopflow.config import ConfigError, get_settings
 from shopflow.schema import EVENTS_SCHEMA, QUARANTINE_REASONS
 from shopflow.warehouse.bigquery import BigQueryWarehouse
 from shopflow.warehouse.manifest import LoadError
-from shopflow.warehouse.dialect import load_model
 
 LAKE = "gs://shop-bucket/lake"
 
@@ -177,51 +176,6 @@ def test_an_empty_day_truncates_the_partition_instead_of_loading(settings):
     assert query["sql"] == "select * from `my-project.shopflow.events` where false"
     assert query["config"].destination.table_id == "events$20191101"
     assert query["config"].write_disposition == "WRITE_TRUNCATE"
-
-
-def test_a_table_model_is_a_query_job_truncating_its_table(settings):
-    client = FakeClient(total_rows=30)
-    wh = make(settings, client)
-    assert wh.run_model("mart_daily_funnel", {"run_date": dt.date(2019, 11, 30), "window_days": 30}) == 30
-    (query,) = client.of("query")
-    assert query["sql"] == load_model("mart_daily_funnel").sql  # the file's text, unchanged
-    config = query["config"]
-    assert str(config.destination) == "my-project.shopflow.mart_daily_funnel"
-    assert config.write_disposition == "WRITE_TRUNCATE"
-    assert config.create_disposition == "CREATE_IF_NEEDED"
-    assert str(config.default_dataset) == "my-project.shopflow"
-    assert config.use_legacy_sql is False
-    assert params_of(config) == []  # the funnel takes no parameter; unused ones are not sent
-
-
-def test_a_partition_model_writes_its_as_of_partition_with_parameters(settings):
-    client = FakeClient(total_rows=330)
-    wh = make(settings, client)
-    assert wh.run_model("mart_rfm", {"run_date": dt.date(2019, 11, 30), "window_days": 30}) == 330
-    (query,) = client.of("query")
-    config = query["config"]
-    assert config.destination.table_id == "mart_rfm$20191130"
-    assert config.destination.project == "my-project" and config.destination.dataset_id == "shopflow"
-    assert (config.time_partitioning.field, config.time_partitioning.type_) == ("as_of_date", "DAY")
-    assert config.write_disposition == "WRITE_TRUNCATE"
-    assert params_of(config) == [("run_date", "DATE", dt.date(2019, 11, 30)), ("window_days", "INT64", 30)]
-    assert "@run_date" in query["sql"] and "@window_days" in query["sql"]
-
-
-def test_a_view_model_is_ddl_with_qualified_tables(settings):
-    client = FakeClient()
-    wh = make(settings, client)
-    assert wh.run_model("stg_events") == 0  # a view holds no rows
-    (query,) = client.of("query")
-    assert query["sql"].startswith("create or replace view `my-project.shopflow.stg_events` as\n")
-    assert "FROM `my-project`.shopflow.events AS events" in query["sql"]
-
-
-def test_a_model_missing_a_parameter_is_refused(settings):
-    client = FakeClient()
-    with pytest.raises(ValueError, match="model mart_rfm needs parameters @run_date, @window_days"):
-        make(settings, client).run_model("mart_rfm")
-    assert client.calls == []
 
 
 def test_query_sends_typed_parameters_and_the_default_dataset(settings):

@@ -1,4 +1,4 @@
-"""The DuckDB backend's interface: query, write_table, read_table, table_exists, run_model."""
+"""The DuckDB backend's interface: query, write_table, read_table, table_exists."""
 
 from __future__ import annotations
 
@@ -104,28 +104,6 @@ def test_table_names_are_validated(duck, name):
         wh.write_table(name, pd.DataFrame({"x": [1]}))
     with pytest.raises(ConfigError):
         wh.table_exists(name)
-
-
-def test_run_model_needs_a_known_model(duck):
-    from shopflow.warehouse.dialect import SqlModelError
-
-    wh, _ = duck
-    with pytest.raises(SqlModelError, match="no SQL model 'mart_nothing'"):
-        wh.run_model("mart_nothing")
-
-
-def test_partition_models_replace_only_their_as_of_date(duck):
-    wh, lake = duck
-    load_days(wh, lake, STORE_DAYS)
-    for name in ("stg_events", "int_session_days"):
-        wh.run_model(name)
-    # one-day windows: on 11-01 only user 1 buys (e3); on 11-02 users 3 (e8) and 2 (e12, e13)
-    assert wh.run_model("mart_rfm", {"run_date": dt.date(2019, 11, 1), "window_days": 1}) == 1
-    assert wh.run_model("mart_rfm", {"run_date": dt.date(2019, 11, 2), "window_days": 1}) == 2
-    assert wh.run_model("mart_rfm", {"run_date": dt.date(2019, 11, 1), "window_days": 1}) == 1
-    got = wh.query("select cast(as_of_date as string) as d, user_id from mart_rfm order by d, user_id")
-    assert rows_of(got) == [("2019-11-01", 1), ("2019-11-02", 2), ("2019-11-02", 3)]
-    assert wh.query("select count(*) as n from mart_rfm")["n"].dtype == "int64"
 
 
 def test_a_second_writer_gets_a_clear_error(tmp_path):

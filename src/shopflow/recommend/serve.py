@@ -23,24 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-HISTORY_SQL = """
--- grain: one row per event type and product of one user in the window
-select event_type, product_id, max(event_time) as last_at, max(category_id) as category_id,
-  max(category_code) as category_code
-from events
-where user_id = @user_id and event_date between @start_date and @end_date
-  and event_type in ('view', 'purchase')
-group by event_type, product_id
-"""
-
-ITEM_SQL = """
--- grain: one row (or none) for the product
-select product_id, max(category_id) as category_id, max(category_code) as category_code
-from events
-where product_id = @product_id and event_date <= @end_date
-group by product_id
-"""
-
+from shopflow.queries import query_sql
 
 class UnknownItemError(LookupError):
     """The item is neither in the content model's catalogue nor in the warehouse."""
@@ -69,7 +52,7 @@ def read_history(wh, user_id: int, item_id: int | None, run_date: dt.date, histo
     """The user's purchases and last view, and the item's category, from the warehouse."""
     days = {"start_date": run_date - dt.timedelta(days=history_days - 1), "end_date": run_date}
     out = History()
-    rows = wh.query(HISTORY_SQL, {"user_id": int(user_id), **days})
+    rows = wh.query(query_sql("serve/history"), {"user_id": int(user_id), **days})
     out.bought = sorted(int(p) for p in rows.loc[rows["event_type"] == "purchase", "product_id"])
     views = rows.loc[rows["event_type"] == "view"].sort_values(["last_at", "product_id"])
     if len(views):
@@ -77,7 +60,7 @@ def read_history(wh, user_id: int, item_id: int | None, run_date: dt.date, histo
         out.last_viewed = int(last["product_id"])
         out.last_viewed_category = _category(last["category_id"], last["category_code"])
     if item_id is not None:
-        found = wh.query(ITEM_SQL, {"product_id": int(item_id), "end_date": run_date})
+        found = wh.query(query_sql("serve/item"), {"product_id": int(item_id), "end_date": run_date})
         if len(found):
             out.item_found = True
             out.item_category = _category(found["category_id"].iloc[0], found["category_code"].iloc[0])
@@ -184,7 +167,7 @@ def run(args) -> int:
     with get_warehouse(settings) as wh:
         history = History()
         if wh.table_exists("events"):
-            latest = wh.query("select max(event_date) as d from events")["d"].iloc[0]
+            latest = wh.query(query_sql("events/latest_date"))["latest_date"].iloc[0]
             if args.run_date or not pd.isna(latest):
                 run_date = as_date(args.run_date or latest)
                 history = read_history(wh, args.user, args.item, run_date, args.history_days)

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from shopflow.queries import query_sql
+
 log = logging.getLogger(__name__)
 
 SCOPES = ("all", "reference_filter")
@@ -100,103 +102,6 @@ def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
-# ------------------------------------------------------------------------------ queries
-
-_LATEST_AS_OF = "select max(as_of_date) as as_of_date from mart_period_summary"
-_SUMMARY = "select * from mart_period_summary where as_of_date = @as_of order by scope"
-_LATEST_WINDOW = """
-select as_of_date, window_start_date
-from mart_period_summary
-order by as_of_date desc
-limit 1
-"""
-_FUNNEL_RANGE = "select min(event_date) as first_date, max(event_date) as last_date from mart_daily_funnel"
-_DAILY = """
-select *
-from mart_daily_funnel
-where event_date between @start_date and @as_of
-order by scope, event_date
-"""
-_HOURLY = """
-select event_weekday, event_hour, event_type, sum(n_events) as n_events
-from mart_hourly_activity
-where scope = @scope and event_date between @start_date and @as_of
-group by event_weekday, event_hour, event_type
-"""
-# Loaded dates per weekday: a month holds some weekdays four times and others five.
-_DAYS_PER_WEEKDAY = """
-select event_weekday, count(distinct event_date) as n_days
-from mart_hourly_activity
-where scope = 'all' and event_date between @start_date and @as_of
-group by event_weekday
-"""
-_TOP_ITEMS = """
-select *
-from mart_top_items
-where as_of_date = @as_of and scope = @scope
-order by dimension, event_type, item_rank
-"""
-_RFM_OVERVIEW = """
-select
-    count(*) as n_customers,
-    max(frequency_p25) as frequency_p25,
-    max(frequency_median) as frequency_median,
-    max(frequency_p75) as frequency_p75,
-    min(frequency) as min_frequency,
-    max(frequency) as max_frequency,
-    sum(monetary) as monetary
-from mart_rfm
-where as_of_date = @as_of
-"""
-#: Customers per score, for R, F and M under both binning methods.
-_RFM_SCORES = "\nunion all\n".join(
-    f"select '{dim}' as rfm_dimension, '{method}' as method, {dim.lower()}_score_{method} as score, "
-    f"count(*) as n_customers\nfrom mart_rfm where as_of_date = @as_of group by {dim.lower()}_score_{method}"
-    for method in ("equal_width", "quintile")
-    for dim in "RFM"
-) + "\norder by method, rfm_dimension, score"
-_RFM_QUARTILES = """
-select
-    frequency_quartile,
-    count(*) as n_customers,
-    min(frequency) as min_frequency,
-    max(frequency) as max_frequency
-from mart_rfm
-where as_of_date = @as_of
-group by frequency_quartile
-order by frequency_quartile
-"""
-_RFM_SEGMENTS = """
-select
-    segment,
-    count(*) as n_customers,
-    sum(monetary) as monetary,
-    avg(recency_days) as avg_recency_days,
-    avg(frequency) as avg_frequency
-from mart_rfm
-where as_of_date = @as_of
-group by segment
-"""
-_MANIFESTS = """
-select event_date, rows_in, rows_valid, duplicates_dropped, rows_quarantined, rows_loaded
-from manifests
-where event_date between @start_date and @as_of
-order by event_date
-"""
-_QUARANTINE = """
-select event_date, reason, n_rows
-from manifest_quarantine
-where event_date between @start_date and @as_of
-order by event_date, reason
-"""
-_CHECKS = """
-select run_date, check_name, description, n_violations, status, details
-from dq_results
-where run_date between @start_date and @as_of
-order by run_date, check_name
-"""
-
-
 def load(wh, as_of: dt.date | None = None, scope: str = "all", source: str = "") -> DashboardData:
     """Read every mart the dashboard shows for the period ending on ``as_of`` (default: latest)."""
     if scope not in SCOPES:
@@ -212,26 +117,26 @@ def load(wh, as_of: dt.date | None = None, scope: str = "all", source: str = "")
     p = {"as_of": data.period.as_of, "start_date": data.period.start, "scope": scope}
 
     if "mart_daily_funnel" in present:
-        data.daily = _dates(wh.query(_DAILY, p), "event_date")
+        data.daily = _dates(wh.query(query_sql("report/daily"), p), "event_date")
     if "mart_hourly_activity" in present:
-        data.hourly = wh.query(_HOURLY, p)
-        days = wh.query(_DAYS_PER_WEEKDAY, p)
+        data.hourly = wh.query(query_sql("report/hourly"), p)
+        days = wh.query(query_sql("report/days_per_weekday"), p)
         data.days_per_weekday = {int(r.event_weekday): int(r.n_days) for r in days.itertuples()}
     if "mart_top_items" in present:
-        data.top_items = _dates(wh.query(_TOP_ITEMS, p), "as_of_date", "window_start_date")
+        data.top_items = _dates(wh.query(query_sql("report/top_items"), p), "as_of_date", "window_start_date")
     if "mart_rfm" in present:
-        overview = wh.query(_RFM_OVERVIEW, p)
+        overview = wh.query(query_sql("report/rfm_overview"), p)
         data.rfm_overview = overview.iloc[0].to_dict() if len(overview) else {}
         if int(data.rfm_overview.get("n_customers") or 0) > 0:
-            data.rfm_scores = wh.query(_RFM_SCORES, p)
-            data.rfm_quartiles = wh.query(_RFM_QUARTILES, p)
-            data.rfm_segments = wh.query(_RFM_SEGMENTS, p)
+            data.rfm_scores = wh.query(query_sql("report/rfm_scores"), p)
+            data.rfm_quartiles = wh.query(query_sql("report/rfm_quartiles"), p)
+            data.rfm_segments = wh.query(query_sql("report/rfm_segments"), p)
     if "manifests" in present:
-        data.manifests = _dates(wh.query(_MANIFESTS, p), "event_date")
+        data.manifests = _dates(wh.query(query_sql("report/manifests"), p), "event_date")
     if "manifest_quarantine" in present:
-        data.quarantine = _dates(wh.query(_QUARANTINE, p), "event_date")
+        data.quarantine = _dates(wh.query(query_sql("report/quarantine"), p), "event_date")
     if "dq_results" in present:
-        data.checks = _dates(wh.query(_CHECKS, p), "run_date")
+        data.checks = _dates(wh.query(query_sql("report/checks"), p), "run_date")
     return data
 
 
@@ -239,12 +144,12 @@ def _period(wh, present: set[str], as_of: dt.date | None, data: DashboardData) -
     """The snapshot to show: ``as_of`` if given, else the latest one the marts hold."""
     if "mart_period_summary" in present:
         if as_of is None:
-            latest = wh.query(_LATEST_AS_OF)
+            latest = wh.query(query_sql("report/latest_as_of"))
             as_of = _as_date(latest["as_of_date"].iloc[0]) if len(latest) else None
             if as_of is None:
                 data.notes.append("mart_period_summary has no snapshot yet: run `shopflow marts --date D`.")
                 return None
-        summary = _dates(wh.query(_SUMMARY, {"as_of": as_of}), "as_of_date", "window_start_date")
+        summary = _dates(wh.query(query_sql("report/summary"), {"as_of": as_of}), "as_of_date", "window_start_date")
         data.summary = summary
         if len(summary):
             first = summary.iloc[0]
@@ -252,7 +157,7 @@ def _period(wh, present: set[str], as_of: dt.date | None, data: DashboardData) -
         # No summary row: either the marts were not built for this date or the window had no
         # events at all. Either way the period is empty; the sections say so. The window is taken
         # to be as long as the latest snapshot's, the marts' default if there is none.
-        latest = _dates(wh.query(_LATEST_WINDOW), "as_of_date", "window_start_date")
+        latest = _dates(wh.query(query_sql("report/latest_window")), "as_of_date", "window_start_date")
         days = DEFAULT_WINDOW_DAYS
         if len(latest):
             days = (latest["as_of_date"].iloc[0] - latest["window_start_date"].iloc[0]).days + 1
@@ -264,7 +169,7 @@ def _period(wh, present: set[str], as_of: dt.date | None, data: DashboardData) -
         return Period(as_of=as_of, start=start, n_days_loaded=0)
     if "mart_daily_funnel" in present:
         # Without the period summary the history marts still give a period: every loaded date.
-        found = _dates(wh.query(_FUNNEL_RANGE), "first_date", "last_date")
+        found = _dates(wh.query(query_sql("report/funnel_range")), "first_date", "last_date")
         first, last = found["first_date"].iloc[0], found["last_date"].iloc[0]
         if last is None:
             return None

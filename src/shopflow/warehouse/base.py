@@ -30,10 +30,6 @@ class Warehouse(abc.ABC):
         """
 
     @abc.abstractmethod
-    def run_model(self, name: str, params: Mapping[str, Any] | None = None) -> int:
-        """Run ``sql/**/<name>.sql`` and materialise its result as table ``name``; return rows."""
-
-    @abc.abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a BigQuery-dialect SELECT and return its rows."""
 

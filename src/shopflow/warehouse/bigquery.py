@@ -10,10 +10,8 @@ How each write is made atomic:
 * ``events`` partition: a load job from ``gs://.../lake/events/event_date=D/*.parquet`` into
   ``events$YYYYMMDD`` with WRITE_TRUNCATE; the table is partitioned by ``event_date`` (DAY) and
   clustered by ``event_type``. BigQuery itself rejects rows whose event_date is not D.
-* ``table`` models: a query job with the model as destination, WRITE_TRUNCATE.
-* ``partition`` models and ``write_table(..., replace_where={date_column: d})``: the job writes
-  ``name$YYYYMMDD`` with WRITE_TRUNCATE into a table partitioned by that column.
-* ``view`` models: ``create or replace view`` with every table reference qualified.
+* ``write_table(..., replace_where={date_column: d})``: the job writes ``name$YYYYMMDD`` with
+  WRITE_TRUNCATE into a table partitioned by that column.
 * ``write_table`` without ``replace_where``: load_table_from_dataframe with WRITE_TRUNCATE; with
   any other ``replace_where``: the frame is loaded to a scratch table, then one multi-statement
   transaction deletes the slice and inserts the frame, and the scratch table is dropped.
@@ -40,7 +38,6 @@ from shopflow.warehouse.base import Warehouse
 from shopflow.dates import as_date
 from shopflow.clean import partition_path
 from shopflow.warehouse.manifest import LoadError, check_slice, manifest_frames, read_manifest
-from shopflow.warehouse.dialect import SqlModelError, load_model, parameters, qualify_for_bigquery
 
 log = logging.getLogger(__name__)
 
@@ -223,37 +220,6 @@ class BigQueryWarehouse(Warehouse):
         self.write_table("manifest_quarantine", quarantine, replace_where={"event_date": day})
         if rows != manifest["rows_valid"]:
             log.warning("%s: loaded %d rows, the manifest counts %d valid rows", day, rows, manifest["rows_valid"])
-
-    def run_model(self, name: str, params: Mapping[str, Any] | None = None) -> int:
-        from google.cloud import bigquery
-
-        model = load_model(name)
-        params = dict(params or {})
-        used = parameters(model.sql)
-        missing = [p for p in used if p not in params]
-        if missing:
-            raise ValueError(f"model {name} needs parameters {', '.join('@' + p for p in missing)}")
-        bound = {p: params[p] for p in used}
-        if model.materialized == "view":
-            if used:
-                raise SqlModelError(f"{model.path}: a view cannot take parameters ({', '.join(used)})")
-            body = qualify_for_bigquery(model.sql, self.project, self.dataset)
-            self._run_query(f"create or replace view `{self.table_id(name)}` as\n{body}", self._query_config())
-            return 0  # a view stores no rows
-        kwargs = dict(
-            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
-            create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
-        )
-        if model.materialized == "table":
-            kwargs["destination"] = self.table_id(name)
-        elif model.materialized == "partition":
-            value = as_date(params[model.partition_param])
-            kwargs["destination"] = self.table_id(name, value)
-            kwargs["time_partitioning"] = _day_partitions(bigquery, model.partition_column)
-        else:
-            raise SqlModelError(f"{model.path}: a {model.materialized} file is not a model")
-        result = self._run_query(model.sql, self._query_config(bound, **kwargs))
-        return int(result.total_rows or 0)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         return self._run_query(sql, self._query_config(params)).to_dataframe()

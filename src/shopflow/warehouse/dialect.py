@@ -1,6 +1,6 @@
-"""SQL models in ``sql/`` and the one place BigQuery SQL is translated for DuckDB.
+"""The one place BigQuery SQL is translated for DuckDB: the named queries (sql/queries).
 
-Every file under ``sql/`` is BigQuery Standard SQL. DuckDB runs the same text after
+Every query the code runs is BigQuery Standard SQL. DuckDB runs the same text after
 :func:`to_duckdb`, which transpiles with sqlglot and then repairs, on the parsed tree, the
 translations sqlglot 30 gets wrong:
 
@@ -26,142 +26,13 @@ DATE_TRUNC and DATE_ADD/DATE_SUB are taken to work on DATE values, as in BigQuer
 signatures; timestamps go through TIMESTAMP_TRUNC / TIMESTAMP_ADD, which translate correctly.
 DuckDB connections must run with ``TimeZone = 'UTC'`` so that EXTRACT on a TIMESTAMP WITH TIME
 ZONE means what it means on BigQuery (the DuckDB backend sets it).
-
-A model file starts with a header of ``-- key: value`` comment lines::
-
-    -- model: mart_rfm
-    -- grain: one row per purchasing user per as_of_date
-    -- keys: as_of_date, user_id
-    -- materialized: partition(as_of_date = @run_date)
-
-``materialized`` is ``view``, ``table`` (rebuilt whole on every run) or
-``partition(<column> = @<param>)`` (only the rows whose column equals the parameter are replaced:
-BigQuery writes the ``table$YYYYMMDD`` partition with WRITE_TRUNCATE, DuckDB deletes and inserts
-in one transaction).
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from dataclasses import dataclass
-from pathlib import Path
 
-from shopflow.config import validate_identifier
-from shopflow.runtime import REPO_ROOT
-
-#: The SQL models of the runner before dbt (issue 11): kept, frozen, for the benchmark that times
-#: that runner beside dbt (bench/bench_dbt_marts.py) and for ``Warehouse.run_model``. The marts
-#: themselves are the dbt project in sql/.
-SQL_ROOT = REPO_ROOT / "bench" / "legacy_sql"
-
-_HEADER_LINE = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*?)\s*$")
-HEADER_KEYS = ("model", "check", "grain", "keys", "materialized", "checks")
-_PARTITION = re.compile(r"^partition\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*@([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
-
-
-class SqlModelError(ValueError):
-    """A SQL model file is missing, ambiguous or has an unusable header."""
-
-
-@dataclass(frozen=True)
-class SqlModel:
-    """One file under ``sql/``: its text and what its header declares."""
-
-    name: str
-    path: Path
-    sql: str
-    materialized: str  # "view", "table", "partition" (checks: "check")
-    partition_column: str | None = None
-    partition_param: str | None = None
-    header: tuple[tuple[str, str], ...] = ()
-
-    def describe(self, key: str, default: str = "") -> str:
-        return dict(self.header).get(key, default)
-
-
-def parse_header(text: str) -> dict[str, str]:
-    """The ``-- key: value`` lines at the top of a SQL file.
-
-    Known keys only (model, check, grain, keys, materialized, checks); a line indented after
-    ``--`` continues the previous value; the header ends at the first other line.
-    """
-    header: dict[str, str] = {}
-    last = None
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        match = _HEADER_LINE.match(stripped)
-        if match and match.group(1) in HEADER_KEYS and match.group(1) not in header:
-            last = match.group(1)
-            header[last] = match.group(2)
-        elif last is not None and re.match(r"^--\s{2,}\S", stripped):
-            header[last] = f"{header[last]} {stripped[2:].strip()}"
-        else:
-            break
-    return header
-
-
-@functools.lru_cache(maxsize=None)
-def _index(root: Path) -> dict[str, tuple[Path, ...]]:
-    found: dict[str, list[Path]] = {}
-    for path in sorted(root.rglob("*.sql")):
-        found.setdefault(path.stem, []).append(path)
-    return {name: tuple(paths) for name, paths in found.items()}
-
-
-def find_model_path(name: str, root: Path = SQL_ROOT) -> Path:
-    validate_identifier(name, "SQL model name")
-    paths = _index(root).get(name, ())
-    if not paths:
-        raise SqlModelError(f"no SQL model {name!r}: expected a file {root}/**/{name}.sql")
-    if len(paths) > 1:
-        raise SqlModelError(f"SQL model {name!r} is ambiguous: {', '.join(map(str, paths))}")
-    return paths[0]
-
-
-def load_model(name: str, root: Path = SQL_ROOT) -> SqlModel:
-    """Read ``sql/**/<name>.sql`` and its header."""
-    path = find_model_path(name, root)
-    return model_from_text(name, path.read_text(), path)
-
-
-def model_from_text(name: str, text: str, path: Path | None = None) -> SqlModel:
-    header = parse_header(text)
-    where = path or name
-    if "materialized" not in header:
-        raise SqlModelError(f"{where}: the header has no '-- materialized:' line")
-    materialized = header["materialized"]
-    column = param = None
-    match = _PARTITION.match(materialized)
-    if match:
-        materialized, column, param = "partition", match.group(1), match.group(2)
-    elif materialized not in ("view", "table", "check"):
-        raise SqlModelError(
-            f"{where}: materialized must be view, table, check or partition(<column> = @<param>), "
-            f"not {materialized!r}"
-        )
-    declared = header.get("check" if materialized == "check" else "model")
-    if declared != name:
-        raise SqlModelError(f"{where}: the header must name the file, '-- model: {name}' (or check)")
-    for key in ("grain", "keys") if materialized != "check" else ("checks",):
-        if not header.get(key):
-            raise SqlModelError(f"{where}: the header must state '-- {key}:'")
-    return SqlModel(
-        name=name,
-        path=Path(path) if path else Path(f"{name}.sql"),
-        sql=text,
-        materialized=materialized,
-        partition_column=column,
-        partition_param=param,
-        header=tuple(header.items()),
-    )
-
-
-def list_models(folder: str, root: Path = SQL_ROOT) -> list[str]:
-    """Model names in ``sql/<folder>``, sorted."""
-    return sorted(p.stem for p in (root / folder).glob("*.sql"))
+class SqlError(ValueError):
+    """SQL that is not one valid BigQuery statement, or that cannot be translated for DuckDB."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,9 +48,9 @@ def parse_bigquery(sql: str):
     try:
         trees = [t for t in sqlglot.parse(sql, read="bigquery") if t is not None]
     except ParseError as exc:
-        raise SqlModelError(f"not valid BigQuery SQL: {exc}") from exc
+        raise SqlError(f"not valid BigQuery SQL: {exc}") from exc
     if len(trees) != 1:
-        raise SqlModelError(f"expected one SQL statement, found {len(trees)}")
+        raise SqlError(f"expected one SQL statement, found {len(trees)}")
     return trees[0]
 
 
@@ -215,7 +86,7 @@ def to_duckdb(sql: str) -> str:
     # EXTRACT on a TIMESTAMP WITH TIME ZONE follows the session zone: the backend pins it to UTC.
     problems = [m for m in generator.unsupported_messages if "timezone handling" not in m]
     if problems:
-        raise SqlModelError(f"cannot translate to DuckDB: {'; '.join(problems)}")
+        raise SqlError(f"cannot translate to DuckDB: {'; '.join(problems)}")
     return out
 
 
@@ -279,10 +150,3 @@ def _parse_timestamp(node):
     zone = node.args.get("zone")
     return exp.AtTimeZone(this=parsed, zone=zone.copy() if zone is not None else exp.Literal.string("UTC"))
 
-
-def qualify_for_bigquery(sql: str, project: str | None, dataset: str) -> str:
-    """Qualify every table reference with ``project.dataset`` (BigQuery views require it)."""
-    from sqlglot.optimizer.qualify_tables import qualify_tables
-
-    tree = parse_bigquery(sql)
-    return qualify_tables(tree, db=dataset, catalog=project, dialect="bigquery").sql(dialect="bigquery")

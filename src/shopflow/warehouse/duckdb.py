@@ -2,7 +2,7 @@
 
 SQL arrives in BigQuery's dialect and goes through :func:`shopflow.warehouse.dialect.to_duckdb`;
 ``@name`` parameters are bound as DuckDB ``$name`` parameters. Every write is one transaction:
-a failed load or model leaves the previous contents in place.
+a failed load or write leaves the previous contents in place (the marts are dbt's: sql/).
 
 DuckDB allows one writing process per file: run loads and marts one at a time (the Airflow DAGs
 serialise them with a pool).
@@ -33,7 +33,7 @@ from shopflow.warehouse.manifest import (
     manifest_frames,
     read_manifest,
 )
-from shopflow.warehouse.dialect import SqlModelError, load_model, parameters, to_duckdb
+from shopflow.warehouse.dialect import parameters, to_duckdb
 
 log = logging.getLogger(__name__)
 
@@ -198,35 +198,6 @@ class DuckDBWarehouse(Warehouse):
         if outside:
             raise LoadError(f"lake partition {day} holds {outside} rows whose event_date is not {day}")
 
-    def run_model(self, name: str, params: Mapping[str, Any] | None = None) -> int:
-        model = load_model(name)
-        params = dict(params or {})
-        sql, names = _translate(model.sql)
-        bound = self._bind(names, params)
-        if model.materialized == "view":
-            if names:
-                raise SqlModelError(f"{model.path}: a view cannot take parameters ({', '.join(names)})")
-            self._con.execute(f"create or replace view {name} as {sql}")
-            return 0  # a view stores no rows (BigQuery reports 0 too); counting would scan events
-        if model.materialized == "table":
-            with self._transaction():
-                self._con.execute(f"create or replace table {name} as {sql}", bound)
-                self._narrow_hugeints(name)
-            return int(self._con.execute(f"select count(*) from {name}").fetchall()[0][0])
-        if model.materialized == "partition":
-            column, value = model.partition_column, params[model.partition_param]
-            with self._transaction():
-                if not self.table_exists(name):
-                    self._con.execute(f"create table {name} as select * from ({sql}) as model limit 0", bound)
-                    self._narrow_hugeints(name)
-                self._con.execute(f"delete from {name} where {column} = $v", {"v": _bind_value(value)})
-                self._con.execute(f"insert into {name} by name {sql}", bound)
-            return int(
-                self._con.execute(f"select count(*) from {name} where {column} = $v", {"v": _bind_value(value)})
-                .fetchall()[0][0]
-            )
-        raise SqlModelError(f"{model.path}: a {model.materialized} file is not a model")
-
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         return self._frame(self._execute(sql, params))
 
@@ -252,7 +223,7 @@ class DuckDBWarehouse(Warehouse):
         duck_sql, names = _translate(sql)
         relation = self._con.sql(duck_sql, params=self._bind(names, params or {}))
         # Parquet has no 128-bit integer (DuckDB would write HUGEINT sums as DOUBLE): narrow
-        # them to BIGINT, as _frame and _narrow_hugeints do (an overflow then fails loudly).
+        # them to BIGINT, as _frame does (an overflow then fails loudly).
         columns = [f'cast("{c}" as bigint) as "{c}"' if str(t) == "HUGEINT" else f'"{c}"'
                    for c, t in zip(relation.columns, relation.types)]
         relation.project(", ".join(columns)).write_parquet(str(path))
@@ -305,13 +276,6 @@ class DuckDBWarehouse(Warehouse):
             series = frame[name]
             frame[name] = series.astype("Int64") if series.isna().any() else series.astype("int64")
         return frame
-
-    def _narrow_hugeints(self, name: str) -> None:
-        """Store integer sums as BIGINT, as BigQuery stores INT64 (an overflow then fails loudly)."""
-        described = self._con.execute(f"describe {name}").fetchall()
-        for column, kind, *_ in described:
-            if kind == "HUGEINT":
-                self._con.execute(f'alter table {name} alter "{column}" set data type bigint')
 
     def write_table(self, name: str, frame: pd.DataFrame, replace_where: Mapping[str, Any] | None = None) -> int:
         validate_identifier(name, "table name")
