@@ -147,6 +147,10 @@ def plan_marts(wh: Warehouse, run_date: Any, window_days: int = DEFAULT_WINDOW_D
     """The dates a run of ``run_date`` must rebuild: the run date, every date whose load changed
     since its marts were built, and every earlier snapshot whose window changed. ``as_of_dates``
     adds snapshots to build in the same run (a backfill builds a range in one dbt invocation)."""
+    if not wh.table_exists("events"):
+        from shopflow.errors import UserError
+
+        raise UserError("the warehouse has no events table yet: run `shopflow load` for a date first")
     day = as_date(run_date)
     extra = sorted({as_date(d) for d in as_of_dates} - {day})
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
@@ -231,10 +235,6 @@ def build_marts(
     the same dbt invocation (see :func:`build_range`)."""
     from shopflow import dbt
 
-    if not wh.table_exists("events"):
-        from shopflow.errors import UserError
-
-        raise UserError("the warehouse has no events table yet: run `shopflow load` for a date first")
     models = list(models)
     plan = plan_marts(wh, run_date, window_days, full_refresh=full_refresh, as_of_dates=as_of_dates)
     args = ["run", "--select", *models]
@@ -372,17 +372,23 @@ def run(args: argparse.Namespace) -> int:
     from shopflow.dbt import DbtError
     from shopflow.warehouse import get_warehouse
 
+    full_refresh = getattr(args, "full_refresh", False)
     try:
         with get_warehouse() as wh:
-            for name, rows in build_marts(wh, args.date, args.window_days,
-                                          full_refresh=getattr(args, "full_refresh", False)).items():
+            # The dates this run builds, planned before the build records them: the checks
+            # cover every one (a late or reloaded date, not only --date), as in Airflow.
+            checked = plan_marts(wh, args.date, args.window_days, full_refresh=full_refresh).check_dates
+            for name, rows in build_marts(wh, args.date, args.window_days, full_refresh=full_refresh).items():
                 print(f"{name}: {rows} rows")
             if args.skip_checks:
                 return 0
-            results = run_checks(wh, args.date)
+            results = run_checks(wh, args.date, dates=checked)
     except (DataQualityError, DbtError, RuntimeError, ValueError) as exc:
         print(f"shopflow marts: {exc}", file=sys.stderr)
         return 1
     for r in results.itertuples():
         print(f"check {r.check_name}: {r.status}")
+    others = [d.isoformat() for d in checked if d != as_date(args.date)]
+    if others:
+        print(f"checks also passed for {', '.join(others)} (built by this run)")
     return 0

@@ -45,6 +45,25 @@ def test_a_failed_check_exits_1_naming_the_check_and_date(home, capsys):
     assert err.startswith("shopflow marts: check unique_events failed for 2019-11-01: 1 violating rows")
 
 
+def test_marts_checks_every_date_the_run_builds(home, capsys):
+    """A date loaded but never built (here 11-01, with an event twice) is built by the next run
+    and checked by it: before, `shopflow marts --date 2019-11-02` checked 11-02 only and passed."""
+    rows = STORE_DAYS["2019-11-01"] + [STORE_DAYS["2019-11-01"][0]]
+    write_partition(home / "lake", "2019-11-01", rows)
+    assert main(["load", "--from", "2019-11-01", "--to", "2019-11-02"]) == 0
+    assert main(["marts", "--date", "2019-11-02"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("shopflow marts: check unique_events failed for 2019-11-01: 1 violating rows")
+    assert "failed for 2019-11-02" not in err
+    # Once 11-01 is repaired and reloaded, the next run rebuilds and checks it again, and passes.
+    write_partition(home / "lake", "2019-11-01", STORE_DAYS["2019-11-01"])
+    assert main(["load", "--date", "2019-11-01"]) == 0
+    assert main(["marts", "--date", "2019-11-02"]) == 0
+    out = capsys.readouterr().out
+    assert "check unique_events: pass" in out
+    assert "checks also passed for 2019-11-01 (built by this run)" in out
+
+
 def test_load_reports_a_missing_manifest(home, capsys):
     write_partition(home / "lake", "2019-11-04", [ev("2019-11-04 10:00:00", "view", 1, 1, "s")], write_manifest=False)
     assert main(["load", "--date", "2019-11-04"]) == 2
