@@ -102,3 +102,23 @@
 {%- endmacro %}
 {% macro default__row_to_json(alias) -%}cast(to_json({{ alias }}) as varchar){%- endmacro %}
 {% macro bigquery__row_to_json(alias) -%}to_json_string({{ alias }}){%- endmacro %}
+
+{#- `name as {{ not_materialized() }} (...)`: a CTE read several times that is a filtered scan
+    of a table. DuckDB materializes such a CTE (writes every column of every row once, then reads
+    it back), which cost more than scanning the table again with only the columns each use
+    needs; BigQuery never materializes CTEs and has no such keyword. -#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized', 'shopflow')()) }}
+{%- endmacro %}
+{% macro default__not_materialized() -%}not materialized{%- endmacro %}
+{% macro bigquery__not_materialized() -%}{%- endmacro %}
+
+{#- The n-th largest value of `expression` in the group (the smallest, when the group has fewer
+    than n rows): DuckDB's max(x, n) keeps the n largest; BigQuery's ARRAY_AGG ... LIMIT n. -#}
+{% macro nth_largest(expression, n) -%}
+    {{ return(adapter.dispatch('nth_largest', 'shopflow')(expression, n)) }}
+{%- endmacro %}
+{% macro default__nth_largest(expression, n) -%}list_min(max({{ expression }}, {{ n }})){%- endmacro %}
+{% macro bigquery__nth_largest(expression, n) -%}
+    array_reverse(array_agg({{ expression }} order by {{ expression }} desc limit {{ n }}))[offset(0)]
+{%- endmacro %}

@@ -77,6 +77,10 @@
     {%- for as_of, days in pairs -%}
         {%- set days = days | int -%}
         {%- if days < 1 -%}{{ exceptions.raise_compiler_error("window_days must be positive") }}{%- endif -%}
+        {%- if days > lookback_days() -%}
+            {{ exceptions.raise_compiler_error("a window of " ~ days ~ " days is longer than lookback_days ("
+                ~ lookback_days() ~ "): raise var lookback_days in dbt_project.yml and run with --full-refresh") }}
+        {%- endif -%}
         {%- set day = _as_date(as_of) -%}
         {%- do windows.append((day, day - modules.datetime.timedelta(days=days - 1))) -%}
     {%- endfor -%}

@@ -29,6 +29,16 @@ DBT_EXECUTABLE = DBT_VENV / "bin" / "dbt"
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 
 
+def project_var(name: str) -> Any:
+    """A var of dbt_project.yml (the project's defaults, e.g. lookback_days), as Python reads it."""
+    import yaml
+
+    variables = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text()).get("vars") or {}
+    if name not in variables:
+        raise KeyError(f"dbt_project.yml has no var {name!r}")
+    return variables[name]
+
+
 class DbtError(RuntimeError):
     """A dbt invocation failed; the message carries the lines of dbt's output that say why."""
 

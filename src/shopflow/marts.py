@@ -10,6 +10,9 @@ Two kinds of model:
   ``mart_hourly_activity``) are incremental by ``event_date``: a run replaces only the dates it
   touches. Those are the run date and every date loaded (or reloaded, or removed) since the
   marts were last built from it: ``mart_dates`` remembers the manifest (checksum, rows loaded) each date was built from.
+  ``int_session_days`` and ``int_user_days`` carry each row's previous date (within
+  ``lookback_days``, the longest window: ``sql/macros/lookback.sql``), so the built dates less
+  than ``lookback_days`` after a late, reloaded or removed date are rebuilt with it;
   ``mart_weekday_activity`` is rebuilt from the hourly mart on every run (it is small);
 * as-of models (``mart_period_summary``, ``mart_top_items``, ``mart_rfm``) describe the trailing
   window of ``window_days`` days ending on the run date; a run replaces only its own
@@ -142,10 +145,19 @@ def plan_from_dict(data: dict) -> MartsPlan:
     )
 
 
+def lookback_days() -> int:
+    """How far back int_user_days and int_session_days look up a previous date (var
+    lookback_days of sql/dbt_project.yml): the longest window an as-of mart may have."""
+    from shopflow import dbt
+
+    return int(dbt.project_var("lookback_days"))
+
+
 def plan_marts(wh: Warehouse, run_date: Any, window_days: int = DEFAULT_WINDOW_DAYS,
                full_refresh: bool = False, as_of_dates: Iterable[Any] = ()) -> MartsPlan:
     """The dates a run of ``run_date`` must rebuild: the run date, every date whose load changed
-    since its marts were built, and every earlier snapshot whose window changed. ``as_of_dates``
+    since its marts were built, the built dates up to ``lookback_days`` after such a date, and
+    every earlier snapshot whose window changed. ``as_of_dates``
     adds snapshots to build in the same run (a backfill builds a range in one dbt invocation)."""
     if not wh.table_exists("events"):
         from shopflow.errors import UserError
@@ -155,12 +167,23 @@ def plan_marts(wh: Warehouse, run_date: Any, window_days: int = DEFAULT_WINDOW_D
     extra = sorted({as_date(d) for d in as_of_dates} - {day})
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
         raise ValueError(f"window_days must be a positive integer, not {window_days!r}")
+    lookback = lookback_days()
+    if window_days > lookback:
+        raise ValueError(f"a window of {window_days} days is longer than lookback_days ({lookback}): "
+                         "raise it in sql/dbt_project.yml and build with --full-refresh")
     loads = _loads(wh)
     built = _read_bookkeeping(wh, DATES)
     built_dates = {_date(r.event_date): r.inputs_fingerprint for r in built.itertuples()} if built is not None else {}
     changed = {d for d, line in loads.items() if built_dates.get(d) != line}
     removed = set(built_dates) - set(loads)
-    event_dates = sorted({day} | changed | removed | (set(loads) if full_refresh else set()))
+    # A late, reloaded or removed date can be the previous date (sql/macros/lookback.sql) of
+    # rows on the built dates less than lookback_days after it: they are rebuilt too.
+    following = {d for d in built_dates if d in loads
+                 and any(0 < (d - c).days < lookback for c in changed | removed)}
+    if following:
+        log.info("rebuilding %d later date(s) whose previous dates depend on %s", len(following),
+                 ", ".join(map(str, sorted(changed | removed))))
+    event_dates = sorted({day} | changed | removed | following | (set(loads) if full_refresh else set()))
 
     def fingerprint(first: dt.date, last: dt.date) -> str:
         import hashlib

@@ -30,6 +30,9 @@ DISPATCH = {
     "days_between": ("date_diff(as_of_date, last_visit_date, day)", "date_diff('day', last_visit_date, as_of_date)"),
     "iso_weekday": ("mod(extract(dayofweek from event_time) + 5, 7) + 1", "isodow(event_time)"),
     "first_level": ("split(category_code, '.')[safe_offset(0)]", "split_part(category_code, '.', 1)"),
+    "nth_largest": ("array_reverse(array_agg(n_events order by n_events desc limit 10))[offset(0)]",
+                    "list_min(max(n_events, 10))"),
+    "not_materialized": ("flagged_session_days as  (", "flagged_session_days as not materialized ("),
 }
 
 

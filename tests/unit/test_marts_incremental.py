@@ -61,3 +61,70 @@ def test_a_reloaded_date_rebuilds_its_rows_and_the_snapshots_that_include_it(tmp
     summary = wh.query("select as_of_date, n_events from mart_period_summary where scope = 'all' order by 1")
     assert summary["n_events"].tolist() == [7, 8, 4]  # windows 10-31..11-01, 11-01..02, 11-02..03
     wh.close()
+
+
+def test_a_late_date_rebuilds_the_later_dates_whose_previous_dates_it_changes(tmp_path):
+    """s3 (user 3) crosses midnight from 11-01 into 11-02. With 11-02 and 11-03 built first, the
+    late 11-01 becomes the previous date of s3's and user 3's 11-02 rows: the run of 11-01 must
+    rebuild 11-02 (and 11-03, within lookback_days) so that the 11-02 window counts them once."""
+    wh = DuckDBWarehouse(get_settings(), path=tmp_path / "warehouse.duckdb")
+    lake = tmp_path / "lake"
+    load_days(wh, lake, {d: rows for d, rows in STORE_DAYS.items() if d != "2019-11-01"})
+    build_marts(wh, D2, window_days=2)
+    build_marts(wh, D3, window_days=2)
+    load_days(wh, lake, {"2019-11-01": STORE_DAYS["2019-11-01"]})
+    assert plan_marts(wh, D1, window_days=2).event_dates == [D1, D2, D3]
+    build_marts(wh, D1, window_days=2)
+    previous = wh.query("select cast(previous_session_date as string) as p from int_session_days "
+                        "where event_date = date '2019-11-02' and user_id = 3")
+    assert previous["p"].tolist() == ["2019-11-01"]
+    # window 11-01..11-02: sessions s1 s2 s3 s4 s5 (s3 once), users 1 2 3 4 (user 3 once),
+    # purchasing sessions s1 s3 s5, purchasing users 1 3 2
+    got = wh.query("select n_sessions, n_users, n_purchasing_sessions, n_purchasing_users from mart_period_summary "
+                   "where as_of_date = date '2019-11-02' and scope = 'all'")
+    assert [tuple(r) for r in got.itertuples(index=False)] == [(5, 4, 3, 3)]
+    wh.close()
+
+
+def test_a_window_longer_than_the_lookback_is_refused(tmp_path):
+    from shopflow import dbt
+    from shopflow.marts import lookback_days
+
+    assert lookback_days() == dbt.project_var("lookback_days") == 30
+    wh = DuckDBWarehouse(get_settings(), path=tmp_path / "warehouse.duckdb")
+    load_days(wh, tmp_path / "lake", STORE_DAYS)
+    import pytest
+
+    with pytest.raises(ValueError, match="longer than lookback_days"):
+        plan_marts(wh, D3, window_days=31)
+    wh.close()
+    # dbt itself refuses it too (a run started without shopflow.marts, e.g. `dbt run` by hand)
+    proc = dbt.run(["compile", "--select", "mart_period_summary"], duckdb_path=tmp_path / "warehouse.duckdb",
+                   extra_env={"SHOPFLOW_DBT_RUN_DATE": "2019-11-03", "SHOPFLOW_DBT_WINDOW_DAYS": "31"}, check=False)
+    assert proc.returncode != 0
+    assert "a window of 31 days is longer than lookback_days (30)" in proc.stdout
+
+
+def test_the_first_and_last_day_of_a_full_window_count_a_user_and_session_once(tmp_path):
+    """The lookback reaches exactly the start of the longest window: user 1's session a on 11-01
+    and 11-30, user 2's sessions b (11-01) and c (11-30). The 30-day window ending 11-30 holds 2
+    users and 3 sessions; the 29-day window ending 11-30 holds only the 30th: 2 users, 2 sessions."""
+    wh = DuckDBWarehouse(get_settings(), path=tmp_path / "warehouse.duckdb")
+    lake = tmp_path / "lake"
+    load_days(wh, lake, {
+        "2019-11-01": [ev("2019-11-01 10:00:00", "view", 100, 1, "a"), ev("2019-11-01 11:00:00", "view", 100, 2, "b")],
+        "2019-11-30": [ev("2019-11-30 10:00:00", "purchase", 100, 1, "a"), ev("2019-11-30 11:00:00", "view", 100, 2, "c")],
+    })
+    last = dt.date(2019, 11, 30)
+    build_marts(wh, dt.date(2019, 11, 1), window_days=30)
+    build_marts(wh, last, window_days=30)
+    query = ("select n_users, n_sessions, n_viewing_sessions, n_purchasing_sessions, conversion_rate_sessions "
+             "from mart_period_summary where as_of_date = date '2019-11-30' and scope = 'all'")
+    # session a viewed on the 1st and bought on the 30th: 1 of the 3 viewing sessions converted
+    assert [tuple(r) for r in wh.query(query).itertuples(index=False)] == [(2, 3, 3, 1, 1 / 3)]
+    rfm = wh.query("select user_id, frequency from mart_rfm where as_of_date = date '2019-11-30'")
+    assert [tuple(r) for r in rfm.itertuples(index=False)] == [(1, 1)]
+    build_marts(wh, last, window_days=29)
+    # only the 30th: a (a purchase, no view) and c (a view)
+    assert [tuple(r) for r in wh.query(query).itertuples(index=False)] == [(2, 2, 1, 1, 0.0)]
+    wh.close()

@@ -105,3 +105,17 @@ def test_only_ten_items_per_list_and_the_window_bounds(duck):
     ]
     # 12 + 11 + ... + 3 = 75 of 78
     assert got["cumulative_share_of_events"].iloc[-1] == pytest.approx(75 / 78)
+
+
+def test_ties_at_the_tenth_place_rank_by_item(duck):
+    """Only items with at least the 10th item's events are ranked (rank_floors): products 1..9
+    viewed 3 times, 10..14 twice (five tied for 10th place), 15 once. The 10th is product 10,
+    the first of the tied ones by item; product 15 is left out."""
+    wh, lake = duck
+    counts = {p: 3 for p in range(1, 10)} | {p: 2 for p in range(10, 15)} | {15: 1}
+    day = [ev("2019-11-02 10:00:00", "view", p, p * 100 + i, f"s{p}-{i}") for p, n in counts.items() for i in range(n)]
+    load_days(wh, lake, {"2019-11-02": day})
+    build_marts(wh, dt.date(2019, 11, 2), window_days=1)
+    got = top(wh, "all", "product_id")
+    assert rows_of(got, ("item_rank", "item", "n_events")) == [(p, str(p), 3) for p in range(1, 10)] + [(10, "10", 2)]
+    assert got["cumulative_share_of_events"].iloc[-1] == pytest.approx(29 / 38)  # 9 * 3 + 2 of 27 + 10 + 1

@@ -6,15 +6,15 @@
 -- Distinct users and sessions cannot be summed from the daily funnel (a user active on two
 -- days would count twice), so the window's figures are computed here; a session that crosses
 -- midnight counts once. Events and sessions on one date are counted per date and each window
--- sums its dates; only sessions with rows on several dates are grouped per window, and users
--- are counted once per window through their latest day in it (see user_days_ahead). Grouping
--- every window's session rows by session and by user cost most of this model's time, and
--- grows with the number of snapshots a run builds.
+-- sums its dates; only sessions with rows on several dates are grouped per window, and a user
+-- is counted once per window on its first day of each kind in it (the previous dates that
+-- int_user_days and int_session_days carry, macros/lookback.sql). Grouping every window's
+-- rows by user and by session instead cost most of a daily run once the window held 30 days.
 with snapshots as (
     {{ as_of_windows_relation() }}
 ),
 
-session_days as (
+session_days as {{ not_materialized() }} (
     select * from {{ ref('int_session_days') }}
     where event_date between {{ date_literal(windows | map(attribute=1) | min) }}
         and {{ date_literal(windows | map('first') | max) }}
@@ -61,15 +61,15 @@ event_counts as (
     group by w.as_of_date, w.window_start_date
 ),
 
--- Sessions with rows on more than one date (they crossed midnight).
+-- Sessions with rows on more than one date of these windows (they crossed midnight): the few
+-- rows whose session was seen earlier in the range name them (previous_session_date).
 multi_day_sessions as (
-    select user_id, session_key
+    select distinct user_id, session_key
     from session_days
-    group by user_id, session_key
-    having count(*) > 1
+    where previous_session_date >= {{ date_literal(windows | map(attribute=1) | min) }}
 ),
 
-flagged_session_days as (
+flagged_session_days as {{ not_materialized() }} (
     select
         s.event_date,
         s.user_id,
@@ -156,38 +156,17 @@ user_days as (
         and {{ date_literal(windows | map('first') | max) }}
 ),
 
--- Each user day with the user's next day, and next day of each kind (with a purchase, ...). A
--- user is counted in a window on its latest day of that kind inside the window: the one whose
--- next day of the kind comes after the window ends, or never. Exactly one day per user and
--- window passes that test, so the windows need no grouping by user.
-user_days_ahead as (
-    select
-        event_date,
-        user_id,
-        has_purchase,
-        has_reference_event,
-        has_reference_purchase,
-        lead(event_date) over (partition by user_id order by event_date) as next_day,
-        {%- for kind in ['purchase', 'reference_event', 'reference_purchase'] %}
-        min(case when has_{{ kind }} then event_date end) over (
-            partition by user_id order by event_date rows between 1 following and unbounded following
-        ) as next_{{ kind }}_day{{ "," if not loop.last }}
-        {%- endfor %}
-    from user_days
-),
-
 user_counts as (
     select
         w.as_of_date,
-        {{ count_where('u.next_day is null or u.next_day > w.as_of_date') }} as n_users,
-        {{ count_where('u.has_purchase and (u.next_purchase_day is null or u.next_purchase_day > w.as_of_date)') }}
-            as n_purchasing_users,
-        {{ count_where('u.has_reference_event and (u.next_reference_event_day is null or u.next_reference_event_day > w.as_of_date)') }}
+        {{ count_where(first_in_window('u.previous_day')) }} as n_users,
+        {{ count_where('u.has_purchase and ' ~ first_in_window('u.previous_purchase_day')) }} as n_purchasing_users,
+        {{ count_where('u.has_reference_event and ' ~ first_in_window('u.previous_reference_event_day')) }}
             as n_reference_users,
-        {{ count_where('u.has_reference_purchase and (u.next_reference_purchase_day is null or u.next_reference_purchase_day > w.as_of_date)') }}
+        {{ count_where('u.has_reference_purchase and ' ~ first_in_window('u.previous_reference_purchase_day')) }}
             as n_reference_purchasing_users
     from snapshots as w
-    inner join user_days_ahead as u on u.event_date between w.window_start_date and w.as_of_date
+    inner join user_days as u on u.event_date between w.window_start_date and w.as_of_date
     group by w.as_of_date
 ),
 

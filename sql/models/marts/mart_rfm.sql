@@ -19,7 +19,7 @@ with snapshots as (
     {{ as_of_windows_relation() }}
 ),
 
-session_days as (
+session_days as {{ not_materialized() }} (
     select * from {{ ref('int_session_days') }}
     where event_date between {{ date_literal(windows | map(attribute=1) | min) }}
         and {{ date_literal(windows | map('first') | max) }}
@@ -33,17 +33,11 @@ range_purchasers as (
     where n_purchases > 0
 ),
 
--- A session that crosses midnight has a row on each date. previous_session_date (the session's
--- day before this one) lets a window count sessions from rows: a row opens its session in a
--- window unless the session's previous day is in that window too. Computed once here instead
--- of grouping every window's rows by session, which cost more than the rest of the model.
+-- A session that crosses midnight has a row on each date. Its previous_session_date
+-- (int_session_days) lets a window count sessions from rows: a row opens its session in a
+-- window unless the session's previous date is in that window too.
 purchaser_session_days as (
-    select
-        event_date,
-        user_id,
-        n_purchases,
-        revenue,
-        lag(event_date) over (partition by user_id, session_key order by event_date) as previous_session_date
+    select event_date, user_id, n_purchases, revenue, previous_session_date
     from session_days
     where user_id in (select user_id from range_purchasers)
 ),
@@ -61,7 +55,7 @@ users as (
         user_id,
         max(event_date) as last_visit_date,
         max(case when n_purchases > 0 then event_date end) as last_purchase_date,
-        {{ count_where('previous_session_date is null or previous_session_date < window_start_date') }}
+        {{ count_where(first_in_window('previous_session_date', 'window_session_days')) }}
             as frequency,
         sum(n_purchases) as n_purchases,
         sum(revenue) as revenue

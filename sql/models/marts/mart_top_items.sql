@@ -11,7 +11,7 @@ with snapshots as (
     {{ as_of_windows_relation() }}
 ),
 
-item_days as (
+item_days as {{ not_materialized() }} (
     select * from {{ ref('int_item_days') }}
     where event_date between {{ date_literal(windows | map(attribute=1) | min) }}
         and {{ date_literal(windows | map('first') | max) }}
@@ -131,13 +131,26 @@ known_totals as (
     group by as_of_date, scope, event_type, dimension
 ),
 
+-- The events of the 10th item of each ranking: only the items with at least as many can rank
+-- 10th or better (ties included), so only those are ranked (ranking every product of a 30-day
+-- window was most of this model's time).
+rank_floors as (
+    select as_of_date, scope, event_type, dimension, {{ nth_largest('n_events', 10) }} as floor_events
+    from item_totals
+    group by as_of_date, scope, event_type, dimension
+),
+
 ranked as (
     select
-        *,
+        t.*,
         row_number() over (
-            partition by as_of_date, scope, event_type, dimension order by n_events desc, item
+            partition by t.as_of_date, t.scope, t.event_type, t.dimension order by t.n_events desc, t.item
         ) as item_rank
-    from item_totals
+    from item_totals as t
+    inner join rank_floors as f
+        on f.as_of_date = t.as_of_date and f.scope = t.scope and f.event_type = t.event_type
+        and f.dimension = t.dimension
+    where t.n_events >= f.floor_events
 ),
 
 final as (
