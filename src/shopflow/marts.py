@@ -156,9 +156,9 @@ def lookback_days() -> int:
 def plan_marts(wh: Warehouse, run_date: Any, window_days: int = DEFAULT_WINDOW_DAYS,
                full_refresh: bool = False, as_of_dates: Iterable[Any] = ()) -> MartsPlan:
     """The dates a run of ``run_date`` must rebuild: the run date, every date whose load changed
-    since its marts were built, the built dates up to ``lookback_days`` after such a date, and
-    every earlier snapshot whose window changed. ``as_of_dates``
-    adds snapshots to build in the same run (a backfill builds a range in one dbt invocation)."""
+    since its marts were built, the built dates less than ``lookback_days`` after such a date,
+    and every earlier snapshot whose window changed. ``as_of_dates`` adds snapshots to build in
+    the same run (a backfill builds a range in one dbt invocation)."""
     if not wh.table_exists("events"):
         from shopflow.errors import UserError
 
