@@ -103,9 +103,22 @@ def run(args: Sequence[str], *, settings=None, duckdb_path=None, variables: Mapp
     return proc
 
 
+#: What dbt says when an incremental table was built by an older version of its model.
+_SCHEMA_DRIFT = "schemas on this incremental model are out of sync"
+
+
 def why(proc: subprocess.CompletedProcess, keep: int = 40) -> str:
     """The lines of a dbt run's output that say what went wrong."""
     output = (proc.stdout or "") + (proc.stderr or "")
+    if _SCHEMA_DRIFT in output:
+        # dbt's own advice lists appending the new columns, which would leave them null on the
+        # stored rows: the tables must be rebuilt.
+        import re
+
+        models = sorted(set(re.findall(r"Compilation Error in model (\w+)", output)))
+        return (f"{', '.join(models) or 'a table'} was built by an older version of the project (its "
+                "columns differ): rebuild the marts once with `shopflow marts --date D --full-refresh`")
     lines = [line for line in output.splitlines() if line.strip()]
     wanted = [line for line in lines if any(w in line for w in ("Error", "error", "FAIL", "fail", "ERROR"))]
     return "\n".join((wanted or lines)[-keep:])
+

@@ -128,3 +128,22 @@ def test_the_first_and_last_day_of_a_full_window_count_a_user_and_session_once(t
     # only the 30th: a (a purchase, no view) and c (a view)
     assert [tuple(r) for r in wh.query(query).itertuples(index=False)] == [(2, 2, 1, 1, 0.0)]
     wh.close()
+
+
+def test_a_table_from_an_older_model_asks_for_a_full_refresh(tmp_path):
+    """A warehouse built before int_session_days had previous_session_date: the next run fails
+    naming the model and --full-refresh (on_schema_change: fail), and a full refresh mends it."""
+    import pytest
+
+    from shopflow.dbt import DbtError
+
+    wh = DuckDBWarehouse(get_settings(), path=tmp_path / "warehouse.duckdb")
+    load_days(wh, tmp_path / "lake", STORE_DAYS)
+    build_marts(wh, D2, window_days=2)
+    wh._con.execute("alter table int_session_days drop column previous_session_date")
+    with pytest.raises(DbtError, match="int_session_days was built by an older version of the project .*--full-refresh"):
+        build_marts(wh, D3, window_days=2)
+    build_marts(wh, D3, window_days=2, full_refresh=True)
+    got = wh.query("select count(*) as n from int_session_days where previous_session_date = date '2019-11-01'")
+    assert got["n"].tolist() == [1]  # s3 crosses from the 1st into the 2nd
+    wh.close()
