@@ -127,7 +127,7 @@ def legacy_build(wh, run_date: dt.date, window_days: int = 30) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=float(os.environ.get("SHOPFLOW_BENCH_DBT_SCALE", "1.0")))
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--backfill-days", type=int, default=30)
     args = ap.parse_args(argv)
 

@@ -6,8 +6,8 @@ project through Cosmos (``dags/shopflow_daily.py``) with the run settings of :fu
 
 Two kinds of model:
 
-* per-date models (``int_session_days``, ``int_user_days``, ``int_item_days``, ``mart_daily_funnel``,
-  ``mart_hourly_activity``) are incremental by ``event_date``: a run replaces only the dates it
+* per-date models (``int_session_days``, ``int_user_days``, ``int_item_days``,
+  ``int_category_brand_days``, ``mart_daily_funnel``, ``mart_hourly_activity``) are incremental by ``event_date``: a run replaces only the dates it
   touches. Those are the run date and every date loaded (or reloaded, or removed) since the
   marts were last built from it: ``mart_dates`` remembers the manifest (checksum, rows loaded) each date was built from.
   ``int_session_days`` and ``int_user_days`` carry each row's previous date (within
@@ -51,6 +51,7 @@ MODELS = (
     "int_session_days",
     "int_user_days",
     "int_item_days",
+    "int_category_brand_days",
     "mart_daily_funnel",
     "mart_hourly_activity",
     "mart_weekday_activity",
@@ -59,8 +60,8 @@ MODELS = (
     "mart_rfm",
 )
 #: Incremental by event_date: a run replaces the dates it touches.
-PER_DATE_MODELS = ("int_session_days", "int_user_days", "int_item_days", "mart_daily_funnel",
-                   "mart_hourly_activity")
+PER_DATE_MODELS = ("int_session_days", "int_user_days", "int_item_days", "int_category_brand_days",
+                   "mart_daily_funnel", "mart_hourly_activity")
 #: The as-of models: one snapshot per run date, over the trailing window ending on it.
 AS_OF_MODELS = ("mart_period_summary", "mart_top_items", "mart_rfm")
 #: The data-quality checks (dbt data tests), as named in dq_results.

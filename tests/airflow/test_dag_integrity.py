@@ -41,6 +41,7 @@ DAILY_EDGES = {
 MARTS_EDGES = {
     "marts.dbt_producer_watcher": {"marts.dbt_producer_watcher_done", "marts.stg_events_run", "marts.int_session_days_run",
                                    "marts.int_user_days_run", "marts.int_item_days_run",
+                                   "marts.int_category_brand_days_run",
                                    "marts.mart_daily_funnel.run", "marts.mart_daily_funnel.test",
                                    "marts.mart_hourly_activity_run", "marts.mart_weekday_activity_run",
                                    "marts.mart_period_summary_run", "marts.mart_rfm_run", "marts.mart_top_items_run"},
@@ -49,7 +50,8 @@ MARTS_EDGES = {
     "marts.int_session_days_run": {"marts.int_user_days_run", "marts.mart_daily_funnel.run", "marts.mart_period_summary_run",
                                    "marts.mart_rfm_run"},
     "marts.int_user_days_run": {"marts.mart_daily_funnel.run", "marts.mart_period_summary_run"},
-    "marts.int_item_days_run": {"marts.mart_top_items_run"},
+    "marts.int_item_days_run": {"marts.int_category_brand_days_run", "marts.mart_top_items_run"},
+    "marts.int_category_brand_days_run": {"marts.mart_top_items_run"},
     "marts.mart_daily_funnel.run": {"marts.mart_daily_funnel.test"},
     "marts.mart_daily_funnel.test": {"record_marts"},
     "marts.mart_hourly_activity_run": {"marts.mart_weekday_activity_run"},

@@ -82,7 +82,8 @@ def test_per_date_and_as_of_models_replace_their_dates_on_each_engine(compiled):
     for target, strategy in (("bigquery", "insert_overwrite"), ("duckdb", "delete+insert")):
         nodes = json.loads(compiled[target]["__manifest__"])["nodes"]
         for model, column in (("int_session_days", "event_date"), ("int_user_days", "event_date"),
-                              ("int_item_days", "event_date"), ("mart_daily_funnel", "event_date"),
+                              ("int_item_days", "event_date"), ("int_category_brand_days", "event_date"),
+                              ("mart_daily_funnel", "event_date"),
                               ("mart_hourly_activity", "event_date"), ("mart_period_summary", "as_of_date"),
                               ("mart_top_items", "as_of_date"), ("mart_rfm", "as_of_date")):
             config = nodes[f"model.shopflow.{model}"]["config"]

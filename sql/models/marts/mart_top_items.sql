@@ -18,139 +18,150 @@ item_days as {{ not_materialized() }} (
 ),
 
 -- Each snapshot sums the per-day counts of its window (int_item_days counted each date once).
--- The key stays short: the category levels are joined back from code_levels below (grouping
--- 30 snapshots of a month's backfill by the level strings too took a third longer).
+-- Products are summed on their integer key alone, both scopes in one pass: the brand and
+-- category_code of a product are looked up below for the few that can rank (grouping half a
+-- million products of a 30-day window by the strings too was most of this model's time).
 product_counts as (
     select
         w.as_of_date,
         w.window_start_date,
         d.event_type,
-        d.is_reference_row,
         d.product_id,
-        d.category_code,
-        d.brand,
-        cast(sum(d.n_events) as {{ int_type() }}) as n_events
+        cast(sum(d.n_events) as {{ int_type() }}) as n_all,
+        cast({{ sum_where('d.n_events', 'd.is_reference_row') }} as {{ int_type() }}) as n_reference
     from snapshots as w
     inner join item_days as d on d.event_date between w.window_start_date and w.as_of_date
-    group by w.as_of_date, w.window_start_date, d.event_type, d.is_reference_row, d.product_id, d.category_code, d.brand
+    group by w.as_of_date, w.window_start_date, d.event_type, d.product_id
 ),
 
--- category, sub_category and product are levels of category_code (the cleaning job splits
--- them; the derived_columns_consistent test holds it to that).
-daily_code_levels as (
-    select
-        event_date,
-        category_code,
-        min(category) as category,
-        min(sub_category) as sub_category,
-        min(product) as product
-    from item_days
-    where category_code is not null
-    group by event_date, category_code
-),
-
-code_levels as (
-    select
-        w.as_of_date,
-        d.category_code,
-        min(d.category) as category,
-        min(d.sub_category) as sub_category,
-        min(d.product) as product
-    from snapshots as w
-    inner join daily_code_levels as d on d.event_date between w.window_start_date and w.as_of_date
-    group by w.as_of_date, d.category_code
-),
-
-scoped_counts as (
-    select 'all' as scope, * from product_counts
+product_scoped as (
+    select as_of_date, window_start_date, 'all' as scope, event_type, product_id, n_all as n_events
+    from product_counts
     union all
-    select 'reference_filter' as scope, * from product_counts where is_reference_row
+    select as_of_date, window_start_date, 'reference_filter' as scope, event_type, product_id, n_reference as n_events
+    from product_counts
+    where n_reference is not null
 ),
 
 type_totals as (
     select as_of_date, scope, event_type, sum(n_events) as n_type_events
-    from scoped_counts
+    from product_scoped
     group by as_of_date, scope, event_type
 ),
 
--- The category levels and brand do not need the product: they are ranked from counts per
--- category_code and brand, a few thousand rows per snapshot instead of one per product.
-code_brand_totals as (
-    select as_of_date, window_start_date, scope, event_type, category_code, brand, sum(n_events) as n_events
-    from scoped_counts
-    group by as_of_date, window_start_date, scope, event_type, category_code, brand
+-- The events of the 10th product of each ranking: only the products with at least as many can
+-- rank 10th or better (ties included), so only those are ranked.
+product_floors as (
+    select as_of_date, scope, event_type, {{ nth_largest('n_events', 10) }} as floor_events
+    from product_scoped
+    where product_id is not null
+    group by as_of_date, scope, event_type
 ),
 
-code_brand_counts as (
+product_candidates as (
+    select p.*
+    from product_scoped as p
+    inner join product_floors as f
+        on f.as_of_date = p.as_of_date and f.scope = p.scope and f.event_type = p.event_type
+    where p.product_id is not null and p.n_events >= f.floor_events
+),
+
+-- A product id can carry an empty brand on some rows; the known value in the window wins.
+product_items as (
     select
         c.as_of_date,
         c.window_start_date,
         c.scope,
         c.event_type,
-        c.brand,
-        l.category,
-        l.sub_category,
-        l.product,
+        'product_id' as dimension,
+        cast(c.product_id as {{ string_type() }}) as item,
+        max(d.brand) as item_brand,
+        max(d.category_code) as item_category_code,
         c.n_events
-    from code_brand_totals as c
-    left join code_levels as l on l.as_of_date = c.as_of_date and l.category_code = c.category_code
+    from product_candidates as c
+    inner join item_days as d
+        on d.product_id = c.product_id and d.event_type = c.event_type
+        and d.event_date between c.window_start_date and c.as_of_date
+    where c.scope = 'all' or d.is_reference_row
+    group by c.as_of_date, c.window_start_date, c.scope, c.event_type, c.product_id, c.n_events
 ),
 
-items as (
-    {%- for level in ['category', 'sub_category', 'product', 'brand'] %}
-    select as_of_date, window_start_date, scope, event_type, '{{ level }}' as dimension, {{ level }} as item,
-        cast(null as {{ string_type() }}) as item_brand, cast(null as {{ string_type() }}) as item_category_code, n_events
+-- category, sub_category and product are levels of category_code (the cleaning job splits
+-- them; the derived_columns_consistent test holds it to that). The levels and brand do not need
+-- the product: they are ranked from the per-day counts per category_code and brand, a few
+-- thousand rows a day.
+code_brand_counts as (
+    select
+        w.as_of_date,
+        w.window_start_date,
+        d.event_type,
+        d.category_code,
+        d.brand,
+        min(d.category) as category,
+        min(d.sub_category) as sub_category,
+        min(d.product) as product,
+        cast(sum(d.n_events) as {{ int_type() }}) as n_all,
+        cast({{ sum_where('d.n_events', 'd.is_reference_row') }} as {{ int_type() }}) as n_reference
+    from snapshots as w
+    inner join {{ ref('int_category_brand_days') }} as d
+        on d.event_date between w.window_start_date and w.as_of_date
+    group by w.as_of_date, w.window_start_date, d.event_type, d.category_code, d.brand
+),
+
+code_brand_scoped as (
+    select as_of_date, window_start_date, 'all' as scope, event_type, category, sub_category, product, brand,
+        n_all as n_events
     from code_brand_counts
     union all
-    {%- endfor %}
-    select as_of_date, window_start_date, scope, event_type, 'product_id' as dimension,
-        cast(product_id as {{ string_type() }}) as item, brand as item_brand, category_code as item_category_code, n_events
-    from scoped_counts
+    select as_of_date, window_start_date, 'reference_filter' as scope, event_type, category, sub_category, product, brand,
+        n_reference as n_events
+    from code_brand_counts
+    where n_reference is not null
 ),
 
-item_totals as (
-    select
-        as_of_date,
-        window_start_date,
-        scope,
-        event_type,
-        dimension,
-        item,
-        -- A product id can carry an empty brand on some rows; the known value wins.
-        max(item_brand) as item_brand,
-        max(item_category_code) as item_category_code,
+level_items as (
+    {%- for level in ['category', 'sub_category', 'product', 'brand'] %}
+    {%- if not loop.first %}
+    union all
+    {%- endif %}
+    select as_of_date, window_start_date, scope, event_type, '{{ level }}' as dimension, {{ level }} as item,
         sum(n_events) as n_events
-    from items
-    where item is not null
-    group by as_of_date, window_start_date, scope, event_type, dimension, item
+    from code_brand_scoped
+    where {{ level }} is not null
+    group by as_of_date, window_start_date, scope, event_type, {{ level }}
+    {%- endfor %}
 ),
 
 known_totals as (
+    select as_of_date, scope, event_type, 'product_id' as dimension, sum(n_events) as n_known_events
+    from product_scoped
+    where product_id is not null
+    group by as_of_date, scope, event_type
+    union all
     select as_of_date, scope, event_type, dimension, sum(n_events) as n_known_events
-    from item_totals
+    from level_items
     group by as_of_date, scope, event_type, dimension
 ),
 
--- The events of the 10th item of each ranking: only the items with at least as many can rank
--- 10th or better (ties included), so only those are ranked (ranking every product of a 30-day
--- window was most of this model's time).
-rank_floors as (
-    select as_of_date, scope, event_type, dimension, {{ nth_largest('n_events', 10) }} as floor_events
-    from item_totals
-    group by as_of_date, scope, event_type, dimension
+items as (
+    select
+        as_of_date, window_start_date, scope, event_type, dimension, item,
+        cast(null as {{ string_type() }}) as item_brand,
+        cast(null as {{ string_type() }}) as item_category_code,
+        n_events
+    from level_items
+    union all
+    select as_of_date, window_start_date, scope, event_type, dimension, item, item_brand, item_category_code, n_events
+    from product_items
 ),
 
 ranked as (
     select
-        t.*,
+        *,
         row_number() over (
-            partition by t.as_of_date, t.scope, t.event_type, t.dimension order by t.n_events desc, t.item
+            partition by as_of_date, scope, event_type, dimension order by n_events desc, item
         ) as item_rank
-    from item_totals as t
-    inner join rank_floors as f
-        on f.as_of_date = t.as_of_date and f.scope = t.scope and f.event_type = t.event_type
-        and f.dimension = t.dimension
-    where t.n_events >= f.floor_events
+    from items
 ),
 
 final as (
