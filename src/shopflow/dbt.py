@@ -85,14 +85,7 @@ def run(args: Sequence[str], *, settings=None, duckdb_path=None, variables: Mapp
     if variables:
         command += ["--vars", json.dumps(dict(variables), default=str)]
     env = {**os.environ, **dbt_env(settings, duckdb_path), **(extra_env or {})}
-    # A target folder per warehouse: dbt re-parses the project when the profile changes, and
-    # runs on different warehouses (tests, benchmarks) must not overwrite each other's files;
-    # sql/target/manifest.json itself stays what `make dbt` wrote for Cosmos.
-    import hashlib
-
-    where = env["SHOPFLOW_DUCKDB_PATH"] if env["SHOPFLOW_WAREHOUSE"] == "duckdb" else \
-        f"{env.get('SHOPFLOW_BQ_PROJECT')}.{env['SHOPFLOW_BQ_DATASET']}"
-    runs = PROJECT_DIR / "target" / "runs" / hashlib.sha256(where.encode()).hexdigest()[:12]
+    runs = target_dir(env)
     env.setdefault("DBT_TARGET_PATH", str(runs))
     env.setdefault("DBT_LOG_PATH", str(runs / "logs"))
     started = time.perf_counter()
@@ -101,6 +94,26 @@ def run(args: Sequence[str], *, settings=None, duckdb_path=None, variables: Mapp
     if check and proc.returncode != 0:
         raise DbtError(f"dbt {' '.join(args)} failed ({proc.returncode}):\n{why(proc)}")
     return proc
+
+
+def target_dir(env: Mapping[str, str]) -> Path:
+    """dbt's target folder for the warehouse of ``env`` (:func:`dbt_env`): one per warehouse, since
+    dbt re-parses the project when the profile changes and runs on different warehouses (tests,
+    benchmarks) must not overwrite each other's files; sql/target/manifest.json itself stays
+    what `make dbt` wrote for Cosmos."""
+    import hashlib
+
+    where = env["SHOPFLOW_DUCKDB_PATH"] if env["SHOPFLOW_WAREHOUSE"] == "duckdb" else \
+        f"{env.get('SHOPFLOW_BQ_PROJECT')}.{env['SHOPFLOW_BQ_DATASET']}"
+    return PROJECT_DIR / "target" / "runs" / hashlib.sha256(where.encode()).hexdigest()[:12]
+
+
+def node_seconds(settings=None, duckdb_path=None) -> dict[str, float]:
+    """Seconds per node (model, test, hook) of the last dbt invocation on that warehouse, from
+    dbt's run_results.json."""
+    path = target_dir(dbt_env(settings, duckdb_path)) / "run_results.json"
+    results = json.loads(path.read_text())["results"]
+    return {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
 
 
 #: What dbt says when an incremental table was built by an older version of its model.
