@@ -122,3 +122,15 @@
 {% macro bigquery__nth_largest(expression, n) -%}
     array_reverse(array_agg({{ expression }} order by {{ expression }} desc limit {{ n }}))[offset(0)]
 {%- endmacro %}
+
+{#- `select ... {{ storage_order('event_date') }}`: the rows of a per-date model written in date
+    order. DuckDB keeps a min/max of each column per row group of 122,880 rows and skips the row
+    groups a date filter rules out; rows written straight from a grouping come in hash order, so
+    after a build of many dates at once (a first build, a backfill in one invocation, a full
+    refresh) every row group held every date and each later window or lookback read all the
+    history. BigQuery partitions these tables by date: nothing to do. -#}
+{% macro storage_order(column) -%}
+    {{ return(adapter.dispatch('storage_order', 'shopflow')(column)) }}
+{%- endmacro %}
+{% macro default__storage_order(column) -%}order by {{ column }}{%- endmacro %}
+{% macro bigquery__storage_order(column) -%}{%- endmacro %}

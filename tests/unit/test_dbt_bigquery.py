@@ -78,6 +78,14 @@ def test_dispatch_macros_give_each_engine_its_sql(compiled, macro):
     assert duck_form in duck and duck_form not in bq, macro
 
 
+def test_per_date_intermediates_are_written_in_date_order_on_duckdb_only(compiled):
+    # storage_order(): DuckDB skips row groups by their min/max date only if rows are stored in
+    # date order; BigQuery partitions by date and gets no ORDER BY
+    for model in ("int_session_days", "int_user_days", "int_item_days", "int_category_brand_days"):
+        assert compiled["duckdb"][model].rstrip().endswith("order by event_date"), model
+        assert "order by event_date" not in compiled["bigquery"][model], model
+
+
 def test_per_date_and_as_of_models_replace_their_dates_on_each_engine(compiled):
     for target, strategy in (("bigquery", "insert_overwrite"), ("duckdb", "delete+insert")):
         nodes = json.loads(compiled[target]["__manifest__"])["nodes"]

@@ -25,4 +25,4 @@ category_brand_days as (
     group by event_date, event_type, is_reference_row, category_code, brand
 )
 
-select * from category_brand_days
+select * from category_brand_days {{ storage_order('event_date') }}

@@ -29,4 +29,4 @@ item_days as (
     group by event_date, event_type, is_reference_row, product_id, category_code, brand
 )
 
-select * from item_days
+select * from item_days {{ storage_order('event_date') }}

@@ -62,4 +62,4 @@ final as (
         on p.event_date = s.event_date and p.user_id = s.user_id and p.session_key = s.session_key
 )
 
-select * from final
+select * from final {{ storage_order('event_date') }}

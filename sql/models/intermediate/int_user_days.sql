@@ -49,4 +49,4 @@ final as (
     left join previous_dates as p on p.event_date = u.event_date and p.user_id = u.user_id
 )
 
-select * from final
+select * from final {{ storage_order('event_date') }}
