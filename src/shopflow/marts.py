@@ -7,9 +7,10 @@ project through Cosmos (``dags/shopflow_daily.py``) with the run settings of :fu
 Two kinds of model:
 
 * per-date models (``int_session_days``, ``int_user_days``, ``int_item_days``,
-  ``int_category_brand_days``, ``mart_daily_funnel``, ``mart_hourly_activity``) are incremental by ``event_date``: a run replaces only the dates it
-  touches. Those are the run date and every date loaded (or reloaded, or removed) since the
-  marts were last built from it: ``mart_dates`` remembers the manifest (checksum, rows loaded) each date was built from.
+  ``int_category_brand_days``, ``mart_daily_funnel``, ``mart_hourly_activity``) are incremental
+  by ``event_date``: a run replaces only the dates it touches. Those are the run date and every
+  date loaded (or reloaded, or removed) since the marts were last built from it: ``mart_dates``
+  remembers the manifest (checksum, rows loaded) each date was built from.
   ``int_session_days`` and ``int_user_days`` carry each row's previous date (within
   ``lookback_days``, the longest window: ``sql/macros/lookback.sql``), so the built dates less
   than ``lookback_days`` after a late, reloaded or removed date are rebuilt with it;
