@@ -8,3 +8,4 @@ select
 from mart_rfm
 where as_of_date = @as_of
 group by segment
+order by segment
