@@ -4,9 +4,10 @@ Issue 11's targets, measured on DuckDB with today's runner (before dbt) in the s
 
 * one day's marts after 7, 30 and 90 loaded days: the 90-day run costs at most 1.25x the
   7-day run (a daily run costs one day, whatever the history);
-* a backfill of 30 days (one marts run per date, oldest first, as Airflow runs it) costs at
-  most 30x one day's run; the same 30 dates in one dbt invocation (``build_range``, as the
-  demo does) are reported beside it.
+* a backfill of 30 days (one run per date, oldest first, each loading its date and then
+  building its marts, as an Airflow backfill runs them) costs at most 30x one day's run (the
+  30-day daily run); the same 30 dates loaded first and built in one dbt invocation
+  (``build_range``, as the demo does) are reported beside it.
 
 Setup (timed, reported, not part of the targets): ``shopflow generate --scale S --days 7``;
 DuckDB stands in for the Spark job (bench.bench_marts.build_lake); the 7 generated days are
@@ -183,23 +184,23 @@ def main(argv=None) -> int:
     result["ratio_90_vs_7"] = ratio("daily_run")
     result["legacy_ratio_90_vs_7"] = ratio("legacy_daily_run")
 
-    # Backfill: a fresh warehouse, the first N dates loaded, one marts run per date oldest first.
+    # Backfill as Airflow runs one (`airflow backfill create`, oldest first): each date's run loads
+    # its partition, then builds its marts; the marts of a date are timed (as the daily runs
+    # are), the load is not. Today's runner is timed after dbt on the same warehouse state.
+    # (Until 2026-12-07 every date was loaded before the first run: that run then built all 30
+    # dates at once, the one-invocation cost below, and each later run rebuilt its own date.)
     db.unlink(missing_ok=True)
     wh = DuckDBWarehouse(dataclasses.replace(settings, duckdb_path=db))
+    per_day, legacy = [], []
     for day in days[: args.backfill_days]:
         wh.load_events_partition(day, str(lake))
-    per_day = []
-    t = time.perf_counter()
-    for day in days[: args.backfill_days]:
         s = time.perf_counter()
         build_marts(wh, day)
         per_day.append(time.perf_counter() - s)
-    backfill = time.perf_counter() - t
-    legacy = []
-    for day in days[: args.backfill_days]:
         s = time.perf_counter()
         legacy_build(wh, day)
         legacy.append(time.perf_counter() - s)
+    backfill = sum(per_day)
     wh.close()
     # The same 30 dates in one dbt invocation (shopflow.marts.build_range; what the demo does).
     db.unlink(missing_ok=True)
@@ -212,7 +213,9 @@ def main(argv=None) -> int:
     wh.close()
     one_day = result["daily_run"]["30"]["median_seconds"]
     result["backfill"] = {
+        "procedure": "per date, oldest first: load the date, then its marts (timed)",
         "days": args.backfill_days, "seconds": round(backfill, 1), "per_day_median": round(statistics.median(per_day), 2),
+        "per_day_seconds": [round(x, 2) for x in per_day],
         "vs_one_day": round(backfill / one_day, 1), "legacy_seconds": round(sum(legacy), 1),
         "legacy_vs_one_day": round(sum(legacy) / result["legacy_daily_run"]["30"]["median_seconds"], 1),
         "one_invocation_seconds": round(one_build, 1),
