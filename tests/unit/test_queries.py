@@ -99,3 +99,15 @@ def test_an_unknown_query_is_a_one_line_error():
     with pytest.raises(UnknownQueryError):
         query_sql("../dbt_project")
     assert QUERY_ROOT == REPO_ROOT / "sql" / "queries"
+
+
+MANY_ROW_REPORT_QUERIES = [n for n in names()
+                           if n.startswith("report/") and query_sql(n).startswith("-- grain: one row per")]
+
+
+@pytest.mark.parametrize("name", MANY_ROW_REPORT_QUERIES)
+def test_a_report_query_of_many_rows_orders_them(name):
+    # The report shows these rows and compares the export with the warehouse (test_report_snapshot):
+    # rows of a grouping come in hash order, which differs between runs and engines.
+    tree = parse_bigquery(query_sql(name))
+    assert tree.args.get("order") is not None, f"sql/queries/{name}.sql: many rows and no ORDER BY"
