@@ -207,7 +207,7 @@ def backfill(n_days: int, root: Path, lake: Path, days: list, settings, open_war
 def drop_legacy(wh, *_) -> None:
     """Remove today's runner's tables (schema legacy) once its run is timed: a dbt run must not be
     timed in a file that also holds them (no deployment does; a 90-day warehouse that did ran
-    10-20% slower in two of three alternated turns, docs/warehouse.md)."""
+    12% and 22% slower in two alternated turns, docs/warehouse.md)."""
     wh._con.execute("drop schema if exists legacy cascade")
     wh._con.execute("checkpoint")
 
